@@ -18,6 +18,7 @@ from scenes.errors import UserError
 # name -> "module:attribute" of a typer.Typer (a group) or a plain function (a command).
 COMMAND_GROUPS: dict[str, str] = {
     "scenes": "graphs.commands.scenes:app",
+    "run": "graphs.commands.run:run",
 }
 
 app = typer.Typer(

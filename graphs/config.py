@@ -1,0 +1,120 @@
+"""Run configuration: presets (YAML) + an optional config file + `key=value` overrides.
+
+Every field carries help text; unknown keys and bad values are rejected with one
+message naming the key and where it came from, before any work starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from scenes.errors import UserError
+
+PRESETS_DIR = Path(__file__).parent / "presets"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScenesConfig(Section):
+    source: Literal["procedural", "import"] = Field(
+        "procedural", description="Generate procedural rooms, or use imported real scenes."
+    )
+    num: int = Field(6, ge=1, description="How many procedural scenes to generate.")
+    seed: int = Field(0, ge=0, description="Seed of the first procedural scene.")
+    frames: int = Field(16, ge=1, description="Frames per walkthrough video.")
+    width: int = Field(160, ge=16, description="Frame width in pixels.")
+    height: int = Field(120, ge=16, description="Frame height in pixels.")
+    import_format: str | None = Field(None, description="Loader for source=import (vsibench-meta, scannet, arkitscenes).")
+    import_path: Path | None = Field(None, description="Source file or folder for source=import.")
+
+    @model_validator(mode="after")
+    def _import_needs_a_source(self) -> ScenesConfig:
+        if self.source == "import":
+            if not self.import_format or self.import_path is None:
+                raise ValueError("source=import needs scenes.import_format and scenes.import_path")
+            if not Path(self.import_path).exists():
+                raise ValueError(f"scenes.import_path {self.import_path} does not exist")
+        return self
+
+
+class RunConfig(Section):
+    preset: str = Field("cpu-tiny", description="The preset this config started from.")
+    seed: int = Field(0, description="Global seed for everything not seeded elsewhere.")
+    scenes: ScenesConfig = Field(default_factory=ScenesConfig)
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def _read_yaml(path: Path, what: str) -> dict[str, Any]:
+    if not path.exists():
+        raise UserError(f"{what} {path} not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise UserError(f"{what} {path} is not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise UserError(f"{what} {path} must hold a mapping of settings, got {type(data).__name__}")
+    return data
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """'a.b=3' -> {'a': {'b': 3}}; the value is parsed as YAML (numbers, bools, lists)."""
+    if "=" not in text:
+        raise UserError(f"override {text!r} must look like key=value (for example scenes.num=4)")
+    key, raw = text.split("=", 1)
+    if not key or any(not part for part in key.split(".")):
+        raise UserError(f"override {text!r} has an empty key")
+    try:
+        value = yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError:
+        value = raw
+    nested: dict[str, Any] = {}
+    cursor = nested
+    parts = key.split(".")
+    for part in parts[:-1]:
+        cursor = cursor.setdefault(part, {})
+    cursor[parts[-1]] = value
+    return nested
+
+
+def load_config(
+    preset: str = "cpu-tiny", config_file: Path | None = None, overrides: list[str] | None = None
+) -> RunConfig:
+    """Preset, then file, then overrides; validated as a whole."""
+    if preset not in list_presets():
+        raise UserError(f"unknown preset {preset!r}; known presets: {', '.join(list_presets())}")
+    data = _read_yaml(PRESETS_DIR / f"{preset}.yaml", "preset")
+    data["preset"] = preset
+    if config_file is not None:
+        data = _deep_merge(data, _read_yaml(Path(config_file), "config file"))
+    for override in overrides or []:
+        data = _deep_merge(data, parse_override(override))
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "<root>"
+        given = first.get("input")
+        got = "" if isinstance(given, dict) else f" (got {given!r})"
+        raise UserError(
+            f"invalid configuration at '{where}': {first['msg']}{got}; "
+            f"see 'ouroboros run --help' and graphs/presets/{preset}.yaml"
+        ) from error
