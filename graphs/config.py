@@ -30,7 +30,9 @@ class ScenesConfig(Section):
     frames: int = Field(16, ge=1, description="Frames per walkthrough video.")
     width: int = Field(160, ge=16, description="Frame width in pixels.")
     height: int = Field(120, ge=16, description="Frame height in pixels.")
-    import_format: str | None = Field(None, description="Loader for source=import (vsibench-meta, scannet, arkitscenes).")
+    import_format: str | None = Field(
+        None, description="Loader for source=import (vsibench-meta, scannet, arkitscenes)."
+    )
     import_path: Path | None = Field(None, description="Source file or folder for source=import.")
 
     @model_validator(mode="after")

@@ -24,7 +24,13 @@ def make_proposal(**update) -> Proposal:
 
 def test_sample_row_round_trip() -> None:
     sample = Sample.from_proposal(make_proposal(), iteration=2).model_copy(
-        update={"ground_truth": "A", "executed_value": "A", "verdict": "accepted", "confidence": 0.4, "letter_probs": {"A": 0.4, "B": 0.3, "C": 0.3}}
+        update={
+            "ground_truth": "A",
+            "executed_value": "A",
+            "verdict": "accepted",
+            "confidence": 0.4,
+            "letter_probs": {"A": 0.4, "B": 0.3, "C": 0.3},
+        }
     )
     assert Sample.from_row(sample.to_row()) == sample
 

@@ -27,9 +27,15 @@ def _yaw(deg: float) -> tuple:
 def make_scene() -> Scene:
     room = Room(floor_polygon=((0, 0), (4, 0), (4, 3), (0, 3)), height=2.6, area=12.0)
     objects = (
-        SceneObject(instance_id=1, category="Chair", box=OrientedBox(center=(1, 1, 0.45), extents=(0.5, 0.5, 0.9))),
         SceneObject(
-            instance_id=2, category="table", box=OrientedBox(center=(2.5, 1.5, 0.375), extents=(1.2, 0.8, 0.75), rotation=_yaw(30))
+            instance_id=1,
+            category="Chair",
+            box=OrientedBox(center=(1, 1, 0.45), extents=(0.5, 0.5, 0.9)),
+        ),
+        SceneObject(
+            instance_id=2,
+            category="table",
+            box=OrientedBox(center=(2.5, 1.5, 0.375), extents=(1.2, 0.8, 0.75), rotation=_yaw(30)),
         ),
     )
     pose = ((1, 0, 0, 0.5), (0, 0, 1, 0.5), (0, -1, 0, 1.6), (0, 0, 0, 1))
@@ -41,7 +47,14 @@ def make_scene() -> Scene:
         image_path="frames/0000.png",
         visible={1: 120, 2: 40},
     )
-    return Scene(id="demo_0", source="procedural", room=room, objects=objects, frames=(frame,), provenance={"seed": 0})
+    return Scene(
+        id="demo_0",
+        source="procedural",
+        room=room,
+        objects=objects,
+        frames=(frame,),
+        provenance={"seed": 0},
+    )
 
 
 def test_scene_round_trips_through_scene_json(tmp_path: Path) -> None:
@@ -77,11 +90,17 @@ def test_declared_counts_win_for_counting() -> None:
     [
         lambda: OrientedBox(center=(0, 0, float("nan")), extents=(1, 1, 1)),
         lambda: OrientedBox(center=(0, 0, 0), extents=(-1, 1, 1)),
-        lambda: OrientedBox(center=(0, 0, 0), extents=(1, 1, 1), rotation=((2, 0, 0), (0, 1, 0), (0, 0, 1))),
+        lambda: OrientedBox(
+            center=(0, 0, 0), extents=(1, 1, 1), rotation=((2, 0, 0), (0, 1, 0), (0, 0, 1))
+        ),
         lambda: Room(floor_polygon=((0, 0), (1, 0)), height=2.5, area=1.0),
         lambda: Room(floor_polygon=(), height=2.5, area=0.0),
-        lambda: make_scene().model_copy(update={"id": ""}).model_validate(
-            {**make_scene().model_dump(), "objects": [make_scene().objects[0].model_dump()] * 2}
+        lambda: (
+            make_scene()
+            .model_copy(update={"id": ""})
+            .model_validate(
+                {**make_scene().model_dump(), "objects": [make_scene().objects[0].model_dump()] * 2}
+            )
         ),
     ],
 )
