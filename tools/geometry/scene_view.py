@@ -9,12 +9,16 @@ Conventions: +z up, metres; a box is ``world = center + rotation @ local`` with 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+from shapely.geometry import MultiPoint, Polygon
+from shapely.geometry.base import BaseGeometry
+from shapely.geometry.polygon import orient
 
 _CORNER_SIGNS = np.array(
     [[sx, sy, sz] for sx in (-1.0, 1.0) for sy in (-1.0, 1.0) for sz in (-1.0, 1.0)]
@@ -50,10 +54,12 @@ class Object3D:
     rotation: np.ndarray  # (3, 3) columns are the box axes in world coordinates
     support: int | None = None
 
-    @property
+    @cached_property
     def corners(self) -> np.ndarray:
-        """The eight corners in world coordinates, shape (8, 3)."""
-        return self.center + (_CORNER_SIGNS * (self.extents / 2.0)) @ self.rotation.T
+        """The eight corners in world coordinates, shape (8, 3); corner i has sign bits x=4, y=2, z=1."""
+        corners = self.center + (_CORNER_SIGNS * (self.extents / 2.0)) @ self.rotation.T
+        corners.setflags(write=False)
+        return corners
 
     @property
     def size(self) -> float:
@@ -80,18 +86,24 @@ class Object3D:
     def top_z(self) -> float:
         return float(self.aabb_max[2])
 
-    @property
+    @cached_property
     def footprint(self) -> np.ndarray:
-        """Convex outline of the box seen from above, (k, 2) counter-clockwise xy points."""
-        from scipy.spatial import ConvexHull
+        """Outline of the box seen from above: (k, 2) counter-clockwise xy points.
 
-        points = self.corners[:, :2]
-        try:
-            hull = ConvexHull(points)
-        except Exception:  # degenerate (flat or zero-size box): fall back to its xy bounds
-            low, high = points.min(axis=0), points.max(axis=0)
-            return np.array([low, [high[0], low[1]], high, [low[0], high[1]]])
-        return points[hull.vertices]
+        k is 2 (a segment) or 1 for boxes that are flat when seen from above.
+        """
+        hull = MultiPoint([tuple(p) for p in self.corners[:, :2]]).convex_hull
+        if isinstance(hull, Polygon):
+            points = np.asarray(orient(hull, sign=1.0).exterior.coords)[:-1]
+        else:
+            points = np.asarray(hull.coords)
+        points.setflags(write=False)
+        return points
+
+    @property
+    def footprint_shape(self) -> BaseGeometry:
+        """The footprint as a shapely geometry (a Polygon, or a LineString/Point if flat)."""
+        return MultiPoint([tuple(p) for p in self.footprint]).convex_hull
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Object3D):
@@ -306,9 +318,6 @@ class SceneView:
         frame = self.frame(frame_index)
         ids = sorted(i for i, n in frame.visible.items() if n >= min_pixels and i in self._by_id)
         return [self._by_id[i] for i in ids]
-
-    def instance_ids(self, objects: Iterable[Object3D]) -> list[int]:
-        return [o.instance_id for o in objects]
 
 
 def _frame_key(frame: FrameView) -> int:
