@@ -10,21 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
-import numpy as np
 from PIL import Image
 
 from scenes.errors import UserError
+from scenes.sampling import uniform_positions
 
 
 def uniform_frame_indices(total_frames: int, count: int) -> list[int]:
     """`count` evenly spaced indices into `total_frames` frames; every frame if it has fewer."""
-    if count < 1:
-        raise ValueError(f"frame count must be at least 1, got {count}")
-    if total_frames < 1:
-        raise ValueError(f"a video needs at least one frame, got {total_frames}")
-    if total_frames <= count:
-        return list(range(total_frames))
-    return np.linspace(0, total_frames - 1, count, dtype=int).tolist()
+    return uniform_positions(total_frames, count)
 
 
 def _unreadable(path: Path, problem: str) -> UserError:

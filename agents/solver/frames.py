@@ -1,0 +1,121 @@
+"""Which frames the solver sees and how they are loaded: uniform over the trajectory, fixed size.
+
+A fixed frame size gives every sample the same number of image tokens, which keeps
+batches rectangular and lets questions about the same frames share one cached prefix.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image
+
+from scenes.sampling import uniform_positions
+from scenes.schema import Scene
+
+if TYPE_CHECKING:
+    from agents.solver.items import SolverItem
+
+
+def uniform_frame_indices(trajectory: list[int], num_frames: int) -> list[int]:
+    """`num_frames` frame indices spread evenly from the first to the last frame (all if fewer)."""
+    if not trajectory:
+        raise ValueError("the scene has no frames to sample from")
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    return [trajectory[p] for p in uniform_positions(len(trajectory), num_frames)]
+
+
+def choose_frames(scene: Scene, frame_indices: list[int] | None, num_frames: int) -> list[int]:
+    """The question's own frames when it names them, else a uniform sample of the trajectory."""
+    known = [frame.index for frame in scene.frames]
+    if frame_indices is None:
+        return uniform_frame_indices(known, num_frames)
+    missing = sorted(set(frame_indices) - set(known))
+    if missing:
+        raise ValueError(
+            f"scene {scene.id} has no frames with index {missing}; it has {len(known)} frames "
+            f"(indices {known[0] if known else '-'}..{known[-1] if known else '-'})"
+        )
+    return list(frame_indices)
+
+
+def frame_paths(scene: Scene, scene_dir: Path, frame_indices: list[int]) -> list[Path]:
+    """Image files of the given frames, resolved against the scene folder."""
+    by_index = {frame.index: frame for frame in scene.frames}
+    paths = []
+    for index in frame_indices:
+        frame = by_index.get(index)
+        if frame is None or not frame.image_path:
+            raise ValueError(
+                f"scene {scene.id}: frame {index} has no image; render the scene's frames first "
+                "('ouroboros scenes generate' writes them)"
+            )
+        paths.append(Path(scene_dir) / frame.image_path)
+    return paths
+
+
+def load_frame(path: Path, size: int) -> Image.Image:
+    """An RGB frame resized to size x size pixels (bicubic)."""
+    if not path.exists():
+        raise FileNotFoundError(f"frame image {path} is missing; re-render or re-import the scene")
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+    if rgb.size != (size, size):
+        rgb = rgb.resize((size, size), Image.Resampling.BICUBIC)
+    return rgb
+
+
+def resize_frames(images: list[Image.Image], size: int) -> list[Image.Image]:
+    """In-memory frames brought to the fixed size, so they batch with frames loaded from disk."""
+    resized = []
+    for image in images:
+        rgb = image.convert("RGB")
+        resized.append(
+            rgb if rgb.size == (size, size) else rgb.resize((size, size), Image.Resampling.BICUBIC)
+        )
+    return resized
+
+
+class FrameCache:
+    """Loads an item's frames at the fixed size; keeps the last few frame sets in memory."""
+
+    def __init__(self, frame_size: int, capacity: int = 8) -> None:
+        self.frame_size = frame_size
+        self.capacity = capacity
+        self._frames: OrderedDict[str, list[Image.Image]] = OrderedDict()
+        self._scenes: dict[Path, Scene] = {}
+
+    def load(self, item: SolverItem) -> list[Image.Image]:
+        key = item.frame_set_key()
+        if key in self._frames:
+            self._frames.move_to_end(key)
+            return self._frames[key]
+        if item.images is not None:
+            images = resize_frames(list(item.images), self.frame_size)
+        elif item.scene_dir is not None:
+            scene_dir = Path(item.scene_dir)
+            if scene_dir not in self._scenes:
+                self._scenes[scene_dir] = Scene.load(scene_dir)
+            paths = frame_paths(self._scenes[scene_dir], scene_dir, list(item.frame_indices or []))
+            images = [load_frame(path, self.frame_size) for path in paths]
+        else:
+            images = []
+        self._frames[key] = images
+        while len(self._frames) > self.capacity:
+            self._frames.popitem(last=False)
+        return images
+
+    def for_item(self, item: SolverItem, blind: bool) -> list[Image.Image]:
+        """The frames the model sees for `item`: none when blind, an error when it has none."""
+        if blind:
+            return []
+        images = self.load(item)
+        if not images:
+            raise ValueError(
+                f"item {item.sample_id or item.question[:40]!r} has no frames; give scene_dir + "
+                "frame_indices or images, or score it with blind=True"
+            )
+        return images
