@@ -81,9 +81,14 @@ class Proposal(BaseModel):
         return [OPTION_LETTERS[i] for i in range(len(self.options))]
 
     def fingerprint(self) -> str:
-        """Stable id from scene, normalised question and options (for de-duplication and ids)."""
+        """Stable id from scene, normalised question, options and frames (for ids and de-duplication).
+
+        Frames count because the same words can ask about different frames (camera motion
+        between frames i and j)."""
         text = " ".join(self.question.lower().split())
-        payload = json.dumps([self.scene_id, self.question_type, text, self.options])
+        payload = json.dumps(
+            [self.scene_id, self.question_type, text, self.options, self.frame_indices]
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

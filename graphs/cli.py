@@ -19,6 +19,7 @@ from scenes.errors import UserError
 COMMAND_GROUPS: dict[str, str] = {
     "scenes": "graphs.commands.scenes:app",
     "run": "graphs.commands.run:run",
+    "propose": "graphs.commands.propose:propose",
 }
 
 app = typer.Typer(

@@ -1,0 +1,87 @@
+"""What every proposer promises, so the loop can swap the programmatic one for an LLM agent.
+
+A proposer is told how many proposals of each arm (task type, difficulty level) to make
+(the curriculum policy decides that from the solver's feedback) and returns them in a
+`ProposalBatch`, together with what it could not make and why. `plan_and_propose` is the
+round as the loop runs it: allocate with a policy, then propose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from agents.curriculum import Arm, Feedback, LearnabilityBandit, UniformPolicy
+from agents.records import Proposal
+from scenes.schema import Scene
+
+
+class ArmOutcome(BaseModel):
+    """How one arm's quota went: asked, made, and why the rest could not be made."""
+
+    question_type: str
+    level: int
+    requested: int = Field(ge=0)
+    proposed: int = Field(ge=0, description="Made, refills included.")
+    refilled: int = Field(
+        default=0, ge=0, description="Made beyond the quota, in place of other arms' shortfall."
+    )
+    skipped: dict[str, int] = Field(
+        default_factory=dict, description="Reason code -> failed attempts (scenes tried)."
+    )
+
+
+class ProposalBatch(BaseModel):
+    """One round of proposals plus the bookkeeping the CLI and the graph report."""
+
+    proposer_id: str
+    proposals: list[Proposal] = Field(default_factory=list)
+    arms: list[ArmOutcome] = Field(default_factory=list)
+
+    def skipped_by_task(self) -> dict[str, dict[str, int]]:
+        """Task type -> reason -> attempts that failed for it (all levels together)."""
+        table: dict[str, dict[str, int]] = {}
+        for arm in self.arms:
+            reasons = table.setdefault(arm.question_type, {})
+            for reason, count in arm.skipped.items():
+                reasons[reason] = reasons.get(reason, 0) + count
+        return table
+
+
+@runtime_checkable
+class Proposer(Protocol):
+    """The interface the loop uses for any proposer (programmatic or LLM)."""
+
+    proposer_id: str
+
+    def arms(self) -> list[Arm]:
+        """Every (task type, level) this proposer can be asked for."""
+        ...
+
+    def propose(
+        self,
+        scenes: Sequence[Scene],
+        quotas: Mapping[Arm, int],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> ProposalBatch:
+        """About `quotas[arm]` proposals per arm, spread over `scenes`; `on_progress(n)`
+        reports n more quota slots done (made or given up)."""
+        ...
+
+
+Policy = LearnabilityBandit | UniformPolicy
+
+
+def plan_and_propose(
+    proposer: Proposer,
+    scenes: Sequence[Scene],
+    total: int,
+    policy: Policy,
+    feedback: Feedback | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ProposalBatch:
+    """Allocate `total` proposals over the proposer's arms with `policy`, then propose."""
+    quotas = policy.allocate(proposer.arms(), total, feedback)
+    return proposer.propose(scenes, quotas, on_progress)

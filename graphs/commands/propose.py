@@ -1,0 +1,187 @@
+"""`ouroboros propose`: make questions about scenes, run their programs, write samples.
+
+The round as the loop runs it, as one command: a curriculum policy splits `--num` over the
+proposer's arms (task type x level), the proposer writes proposals, the sandbox runs each
+program, and the samples (pending or rejected with a reason; the verifier comes later) go
+to a Parquet file that `datasets.load_dataset("parquet", ...)` reads.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scenes.errors import UserError
+
+if TYPE_CHECKING:
+    from agents.curriculum import Feedback
+    from agents.proposers import ProgrammaticConfig, ProposalBatch, Proposer
+    from agents.records import Sample
+
+console = Console()
+
+
+def propose(
+    scenes: Annotated[Path, typer.Option(help="Folder of scene folders (or one scene folder).")],
+    out: Annotated[Path, typer.Option(help="Samples file to write (*.parquet).")],
+    num: Annotated[int, typer.Option(min=1, help="Proposals to make in total.")] = 100,
+    proposer: Annotated[
+        str, typer.Option(help="Proposer: programmatic (llm: later).")
+    ] = "programmatic",
+    tasks: Annotated[
+        list[str] | None,
+        typer.Option(help="Task types to propose, repeatable or comma-separated (default: all)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for allocation and proposals.")] = 0,
+    policy: Annotated[str, typer.Option(help="Curriculum policy: bandit | uniform.")] = "bandit",
+    feedback: Annotated[
+        Path | None, typer.Option(help="Difficulty feedback JSON from the last round.")
+    ] = None,
+    sandbox: Annotated[str, typer.Option(help="Sandbox for the programs: local | e2b.")] = "local",
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local sandbox workers (default: CPUs, max 4).")
+    ] = None,
+    timeout_s: Annotated[float, typer.Option(help="Time limit per program (s).")] = 10.0,
+) -> None:
+    """Propose questions with ground-truth programs, execute them, write samples."""
+    from agents.curriculum import make_policy
+    from agents.execution import ExecutionConfig, execute
+    from agents.proposers import ProgrammaticConfig, plan_and_propose
+    from agents.sample_io import write_samples
+    from scenes.schema import Scene, list_scene_dirs
+    from tools.sandbox import make_sandbox
+
+    if out.suffix != ".parquet":
+        raise UserError(f"--out {out}: samples are written as Parquet; name the file *.parquet")
+    scene_dirs = list_scene_dirs(scenes)
+    if not scene_dirs:
+        raise UserError(
+            f"--scenes {scenes}: no scene folders (scene.json) found; make some with "
+            "'ouroboros scenes generate --out DIR' or 'ouroboros scenes import'"
+        )
+    loaded = [Scene.load(d) for d in scene_dirs]
+    task_names = [t.strip() for item in tasks or [] for t in item.split(",") if t.strip()] or None
+    chosen = _make_proposer(proposer, ProgrammaticConfig(seed=seed, tasks=task_names))
+    curriculum = make_policy(policy, seed=seed)
+    last_round = _read_feedback(feedback) if feedback else None
+    settings = {"workers": workers} if workers and sandbox == "local" else {}
+
+    with _progress() as progress:
+        step = progress.add_task("proposing", total=num)
+        batch = plan_and_propose(
+            chosen, loaded, num, curriculum, last_round, lambda n: progress.advance(step, n)
+        )
+        run = progress.add_task("executing", total=len(batch.proposals))
+        with make_sandbox(sandbox, **settings) as runner:
+            samples = execute(
+                batch.proposals,
+                {s.id: s for s in loaded},
+                runner,
+                config=ExecutionConfig(timeout_s=timeout_s),
+                on_progress=lambda n: progress.advance(run, n),
+            )
+    write_samples(samples, out)
+    console.print(_report(batch, samples))
+    accepted = sum(s.verdict == "pending" for s in samples)
+    console.print(
+        f"wrote {len(samples)} samples ({accepted} passed execution) over {len(loaded)} "
+        f"scene(s) to {out}"
+    )
+
+
+def _make_proposer(name: str, config: ProgrammaticConfig) -> Proposer:
+    from agents.proposers import PROPOSERS
+
+    if name == "llm" and name not in PROPOSERS:
+        raise UserError(
+            "--proposer llm is not available yet (it arrives with the LLM proposer agent); "
+            "use --proposer programmatic"
+        )
+    if name not in PROPOSERS:
+        raise UserError(f"unknown proposer {name!r}; choose one of {', '.join(sorted(PROPOSERS))}")
+    return PROPOSERS[name](config)
+
+
+def _read_feedback(path: Path) -> Feedback:
+    from pydantic import ValidationError
+
+    from agents.curriculum import Feedback
+
+    if not path.exists():
+        raise UserError(f"--feedback {path}: no such file")
+    try:
+        return Feedback.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "<root>"
+        raise UserError(
+            f"--feedback {path}: not difficulty feedback JSON (field '{where}': {first['msg']}); "
+            "pass the feedback file a previous round wrote"
+        ) from error
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:>10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _report(batch: ProposalBatch, samples: list[Sample]) -> Table:
+    """Per task: quota, proposals made, accepted and rejected samples, and every reason."""
+    requested: Counter[str] = Counter()
+    for arm in batch.arms:
+        requested[arm.question_type] += arm.requested
+    skipped = batch.skipped_by_task()
+    accepted: Counter[str] = Counter()
+    rejected: dict[str, Counter[str]] = {}
+    for sample in samples:
+        task = sample.proposal.question_type
+        if sample.verdict == "rejected":
+            rejected.setdefault(task, Counter())[sample.reason or "unknown"] += 1
+        else:
+            accepted[task] += 1
+    table = Table(title="proposals per task")
+    table.add_column("task", no_wrap=True)
+    for column in ("requested", "proposed", "accepted", "rejected"):
+        table.add_column(column, justify="right")
+    table.add_column("why rejected (execution)")
+    table.add_column("why not proposed (attempts)")
+    for task in sorted(requested):
+        made = sum(a.proposed for a in batch.arms if a.question_type == task)
+        why = rejected.get(task, Counter())
+        table.add_row(
+            task,
+            str(requested[task]),
+            str(made),
+            str(accepted[task]),
+            str(sum(why.values())),
+            _reasons(why),
+            _reasons(Counter(skipped.get(task, {}))),
+        )
+    total_rejected = sum(sum(c.values()) for c in rejected.values())
+    table.add_row(
+        "total",
+        str(sum(requested.values())),
+        str(len(batch.proposals)),
+        str(sum(accepted.values())),
+        str(total_rejected),
+        "",
+        "",
+        style="bold",
+    )
+    return table
+
+
+def _reasons(counts: Counter[str]) -> str:
+    return ", ".join(f"{reason} {n}" for reason, n in counts.most_common())
