@@ -1,0 +1,432 @@
+"""The default sandbox: a warm pool of local worker processes, one forked child per run.
+
+Design: each worker is a zygote (`runtime/worker.py`) that imports numpy, scipy, shapely and
+the geometry library once and never runs user code. Per run it forks a child that locks
+itself down and runs the program in a fresh namespace; the child's death takes every change
+the program made (to modules, builtins, globals, files in its directory) with it. The host
+talks to workers in JSON lines over pipes, never pickle.
+
+Threat model: what is and is not protected
+-------------------------------------------
+The program is assumed hostile. Layers, from always-on to machine-dependent:
+
+Always (any Linux, any user):
+- Scrubbed environment: workers start with PATH, LANG and thread-count variables only, so
+  the host's API keys and tokens are not in the program's `os.environ` or
+  `/proc/self/environ`.
+- Python started with `-I -B`: PYTHON* variables, user site-packages and the project's
+  editable install are ignored; only the Python installation and a private copy of the
+  geometry package and the runtime are importable.
+- A private working directory per run (mode 0700, HOME and TMPDIR point at it), removed
+  after the run.
+- rlimits on the child: CPU time, address space (`memory_mb` above the warm interpreter),
+  open files, file size, no core dumps, and RLIMIT_NPROC=0 (no fork, no threads; the kernel
+  does not enforce this one for uid 0, see below). PR_SET_NO_NEW_PRIVS (setuid binaries grant
+  nothing) and PR_SET_PDEATHSIG (the child dies with its worker).
+- Wall-clock timeout: the worker SIGKILLs the child's whole process group (the child runs in
+  its own session); the host kills and replaces a worker that does not answer in time.
+- Capped stdout, stderr and result size; the run is stopped when it exceeds them.
+- In-process guards (`runtime/guards.py`): socket constructors replaced, and an audit hook
+  that refuses sockets, subprocesses, exec, fork, signals to other processes, ctypes,
+  chdir, links, writes outside the working directory and reads outside the Python
+  installation, the library and the working directory (so host files, /proc/<other pid>
+  and other runs' directories are refused). These are defence in depth, NOT a boundary:
+  CPython says audit hooks cannot contain hostile code, and a C extension or an interpreter
+  exploit steps around them (ctypes is refused by the hook, but a bug in a native library
+  is not).
+
+When the host runs as root (as on this project's dev machines): each worker slot's runs drop
+to their own unprivileged uid (`run_uid_base + slot`). Without this step a program would be
+root: rlimits like NPROC are not enforced for uid 0, and root can read and write every file,
+signal every process, raise its own hard limits, load kernel modules, mount file systems.
+With it, the program cannot write outside world-writable places, read root-only files,
+signal host processes, fork, or be ptraced (the uid switch makes it non-dumpable). It can still read world-readable files, which only the
+audit hook (bypassable) or bwrap's file-system view prevents, and it can write to
+world-writable directories such as /tmp or /dev/shm within RLIMIT_FSIZE. If the Python
+installation lives in a directory the run uid cannot read (e.g. pyenv under /root), only the
+preloaded modules can be imported.
+
+Where namespaces are available (`isolation`, see isolation.py): with `unshare` or `bwrap`
+the worker is PID 1 of a new pid namespace (host processes are invisible and cannot be
+signalled; everything dies with the worker) in a new network namespace with no interfaces
+(no network at all, loopback included, even through ctypes or raw syscalls). `bwrap` also
+makes the file system read-only except a private /tmp and the pool's folder.
+
+Not protected, at any layer: kernel exploits; reading world-readable files when neither the
+hook (bypassable) nor bwrap applies; CPU and memory contention with other runs (use
+`workers` to bound it); timing side channels; a program choosing its own answer (it can
+write a forged reply line, which is no more than returning that value). Without root, namespaces or bwrap (a typical
+CI runner) a program shares the host user's uid: only the in-process guards stand between it
+and that user's files and processes, so run such a pool only on throw-away machines for
+untrusted code, or enable namespaces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scenes.errors import UserError
+
+from .base import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_S,
+    ErrorKind,
+    ExecutionResult,
+    SandboxBase,
+    SceneEncoder,
+    SceneInput,
+    failure,
+    parse_reply_line,
+    result_from_reply,
+)
+from .isolation import Launcher, choose_launcher
+from .library import stage_library, worker_command
+
+SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass
+class LocalSandboxConfig:
+    """Settings of the local worker pool."""
+
+    workers: int = field(
+        default_factory=_default_workers,
+        metadata={"help": "Worker processes, i.e. runs in parallel (default: CPUs, at most 4)."},
+    )
+    isolation: str = field(
+        default="auto",
+        metadata={
+            "help": "How workers are launched: auto (strongest available), bwrap, unshare "
+            "(Linux namespaces) or none (rlimits, uid drop and in-process guards only)."
+        },
+    )
+    drop_privileges: bool = field(
+        default=True,
+        metadata={"help": "When the host is root, run programs as an unprivileged uid."},
+    )
+    run_uid_base: int = field(
+        default=64000,
+        metadata={"help": "Worker slot k runs programs as uid/gid run_uid_base + k (root only)."},
+    )
+    guards: bool = field(
+        default=True,
+        metadata={"help": "In-process guards (audit hook, socket block); defence in depth."},
+    )
+    max_output_bytes: int = field(
+        default=64 * 1024, metadata={"help": "Cap on each of stdout and stderr per run."}
+    )
+    max_value_bytes: int = field(
+        default=1024 * 1024, metadata={"help": "Cap on the JSON size of the returned value."}
+    )
+    max_open_files: int = field(default=64, metadata={"help": "RLIMIT_NOFILE of a run."})
+    max_file_size_mb: int = field(
+        default=16, metadata={"help": "RLIMIT_FSIZE of a run: largest file it may write."}
+    )
+    start_timeout_s: float = field(
+        default=120.0, metadata={"help": "Seconds a worker may take to import and report ready."}
+    )
+    reply_grace_s: float = field(
+        default=5.0,
+        metadata={
+            "help": "Seconds beyond a run's timeout the host waits for a worker's reply "
+            "before it kills and replaces the worker."
+        },
+    )
+    python: str = field(
+        default=sys.executable, metadata={"help": "Python interpreter for the workers."}
+    )
+
+
+class _Worker:
+    """One zygote process and the host's ends of its pipes."""
+
+    def __init__(self, command: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+            )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.job_fd = self.process.stdin.fileno()
+        self.reply_fd = self.process.stdout.fileno()
+        os.set_blocking(self.job_fd, False)
+        os.set_blocking(self.reply_fd, False)
+        self.pending = bytearray()
+        self.ready_info: dict[str, Any] = {}
+
+    def send(self, payload: bytes, deadline: float) -> bool:
+        view = memoryview(payload)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.job_fd, selectors.EVENT_WRITE)
+            while view:
+                if time.monotonic() >= deadline or not selector.select(deadline - time.monotonic()):
+                    return False
+                try:
+                    view = view[os.write(self.job_fd, view) :]
+                except BlockingIOError:
+                    continue
+                except OSError:  # the worker is gone
+                    return False
+        return True
+
+    def read_line(self, deadline: float, max_bytes: int) -> bytes | None:
+        """The next line, or None on timeout, end of file or an over-long line."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.reply_fd, selectors.EVENT_READ)
+            while b"\n" not in self.pending:
+                if len(self.pending) > max_bytes:
+                    return None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    return None
+                try:
+                    chunk = os.read(self.reply_fd, 1 << 20)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    return None
+                self.pending += chunk
+        line, _, rest = bytes(self.pending).partition(b"\n")
+        self.pending = bytearray(rest)
+        return line
+
+    def log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-2000:].strip()
+        except OSError:
+            return ""
+
+    def kill(self, grace_s: float = 0.0) -> None:
+        """Close the pipes (an idle worker exits on end of input), wait up to `grace_s`,
+        then SIGKILL its whole process group."""
+        for stream in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()  # type: ignore[union-attr]
+        if grace_s > 0:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=grace_s)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _shutdown(workers: list[_Worker | None], root: Path) -> None:
+    live = [worker for worker in workers if worker is not None]
+    for worker in live:  # end of input first, so idle workers exit on their own together
+        with contextlib.suppress(OSError):
+            worker.process.stdin.close()  # type: ignore[union-attr]
+    for worker in live:
+        worker.kill(grace_s=2.0)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class LocalSandbox(SandboxBase):
+    """Warm pool of forking workers; see the module docstring for what it protects."""
+
+    name = "local"
+    config_class = LocalSandboxConfig
+
+    def __init__(self, config: LocalSandboxConfig | None = None, **overrides: Any) -> None:
+        self.config = config or LocalSandboxConfig(**overrides)
+        if config is not None and overrides:
+            self.config = LocalSandboxConfig(**{**asdict(config), **overrides})
+        if self.config.workers < 1:
+            raise UserError(f"workers must be at least 1, got {self.config.workers}")
+        self.parallelism = self.config.workers
+        self._root = Path(tempfile.mkdtemp(prefix="ouroboros-sandbox-"))
+        os.chmod(self._root, 0o711)
+        self._library = stage_library(self._root / "lib")
+        self._runs_root = self._root / "runs"
+        self._runs_root.mkdir()
+        os.chmod(self._runs_root, 0o711)
+        self._launcher: Launcher | None = None
+        self._workers: list[_Worker | None] = [None] * self.config.workers
+        self._idle: queue.Queue[int] = queue.Queue()
+        self._start_lock = threading.Lock()
+        self._started = False
+        self._closed = False
+        self._scenes = SceneEncoder()
+        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._root)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> LocalSandbox:
+        """Start every worker now (otherwise the first run does); idempotent."""
+        with self._start_lock:
+            if self._closed:
+                raise UserError("this sandbox was closed; create a new one")
+            if self._started:
+                return self
+            self._launcher = choose_launcher(self.config.isolation, str(self._root))
+            starting: list[_Worker] = []
+            try:
+                for slot in range(self.config.workers):
+                    starting.append(self._spawn(slot))
+                for slot, worker in enumerate(starting):
+                    self._workers[slot] = self._await_ready(worker)
+            except BaseException:
+                for worker in starting:
+                    worker.kill()
+                self._workers[:] = [None] * self.config.workers
+                raise
+            for slot in range(self.config.workers):
+                self._idle.put(slot)
+            self._started = True
+        return self
+
+    def close(self) -> None:
+        self._closed = True
+        self._finalizer()
+
+    def __enter__(self) -> LocalSandbox:
+        return self.start()
+
+    @property
+    def isolation(self) -> dict[str, Any]:
+        """Which protection layers are active on this machine (for logs and tests)."""
+        self.start()
+        info = next((w.ready_info for w in self._workers if w is not None), {})
+        return {
+            "launcher": self._launcher.name if self._launcher else "",
+            "pid_namespace": bool(info.get("pid_namespace")),
+            "network_isolated": info.get("network_interfaces") == [],
+            "run_uid": info.get("run_uid"),
+            "guards": self.config.guards,
+        }
+
+    def _settings(self, slot: int) -> dict[str, Any]:
+        drop = self.config.drop_privileges and os.geteuid() == 0
+        uid = self.config.run_uid_base + slot if drop else None
+        return {
+            "runs_root": str(self._runs_root),
+            "library_dir": str(self._library),
+            "run_uid": uid,
+            "run_gid": uid,
+            "max_output_bytes": self.config.max_output_bytes,
+            "max_value_bytes": self.config.max_value_bytes,
+            "max_open_files": self.config.max_open_files,
+            "max_file_size_bytes": self.config.max_file_size_mb * 1024 * 1024,
+            "guards": self.config.guards,
+        }
+
+    def _spawn(self, slot: int) -> _Worker:
+        assert self._launcher is not None
+        command = self._launcher.command(
+            worker_command(
+                self.config.python, self._library, "--serve", json.dumps(self._settings(slot))
+            )
+        )
+        env = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", "HOME": str(self._runs_root)}
+        env.update(dict.fromkeys(THREAD_VARIABLES, "1"))
+        try:
+            return _Worker(command, env, self._root / f"worker-{slot}.log")
+        except OSError as error:
+            raise UserError(
+                f"cannot start a local sandbox worker ({command[0]}): {error}; "
+                "check the python setting"
+            ) from error
+
+    def _await_ready(self, worker: _Worker) -> _Worker:
+        line = worker.read_line(time.monotonic() + self.config.start_timeout_s, 1 << 16)
+        info = parse_reply_line(line) if line is not None else None
+        if not isinstance(info, dict) or not info.get("ready"):
+            worker.kill()
+            reason = (info or {}).get("error") if isinstance(info, dict) else None
+            raise UserError(
+                "a local sandbox worker could not start: "
+                f"{reason or worker.log_tail() or 'no answer within start_timeout_s'}. "
+                "Check that numpy, scipy and shapely import in "
+                f"{self.config.python} and that tools/geometry is intact."
+            )
+        worker.ready_info = info
+        return worker
+
+    # -- running -------------------------------------------------------------------------
+    def run(
+        self,
+        program: str,
+        scene: SceneInput,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+    ) -> ExecutionResult:
+        started = time.monotonic()
+        try:
+            header = {
+                "program": program,
+                "timeout_s": float(timeout_s),
+                "memory_mb": int(memory_mb),
+            }
+            payload = b"%s\n%s\n" % (json.dumps(header).encode(), self._scenes.encode(scene))
+        except (TypeError, ValueError) as error:
+            return failure(ErrorKind.SANDBOX_ERROR, f"the job cannot be sent: {error}")
+        self.start()
+        slot = self._idle.get()
+        try:
+            return self._run_on(slot, payload, float(timeout_s), started)
+        finally:
+            self._idle.put(slot)
+
+    def _run_on(
+        self, slot: int, payload: bytes, timeout_s: float, started: float
+    ) -> ExecutionResult:
+        worker = self._workers[slot]
+        if worker is None or worker.process.poll() is not None:
+            try:
+                worker = self._replace(slot)
+            except UserError as error:
+                return failure(ErrorKind.SANDBOX_ERROR, str(error), sandbox=self.name)
+        deadline = started + timeout_s + self.config.reply_grace_s
+        max_reply = self.config.max_value_bytes + 4 * self.config.max_output_bytes + (1 << 16)
+        line = worker.read_line(deadline, max_reply) if worker.send(payload, deadline) else None
+        duration = time.monotonic() - started
+        if line is None:
+            self._discard(slot)
+            return failure(
+                ErrorKind.SANDBOX_ERROR,
+                f"the worker did not answer within {timeout_s + self.config.reply_grace_s:g} s "
+                "or died; it was replaced",
+                duration_s=duration,
+                sandbox=self.name,
+            )
+        return result_from_reply(parse_reply_line(line), duration_s=duration, sandbox=self.name)
+
+    def _discard(self, slot: int) -> None:
+        worker = self._workers[slot]
+        self._workers[slot] = None
+        if worker is not None:
+            worker.kill()
+
+    def _replace(self, slot: int) -> _Worker:
+        self._discard(slot)
+        worker = self._await_ready(self._spawn(slot))
+        self._workers[slot] = worker
+        return worker
