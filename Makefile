@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PRESET ?= cpu-tiny
-OUT ?= runs/$(PRESET)
+OUT ?= runs/$(PRESET)-$(shell date +%Y%m%d-%H%M%S)
 STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint format install clean

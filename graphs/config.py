@@ -45,10 +45,109 @@ class ScenesConfig(Section):
         return self
 
 
+class ProposerConfig(Section):
+    kind: Literal["programmatic", "llm"] = Field(
+        "programmatic", description="Task templates (no LLM), or an LLM agent with scene tools."
+    )
+    model: str | None = Field(
+        None, description="For kind=llm: 'vllm:MODEL@http://host:port/v1', 'openai:MODEL', ..."
+    )
+    per_iteration: int = Field(
+        120, ge=1, description="Proposals per iteration (the sample budget)."
+    )
+    tasks: list[str] | None = Field(None, description="Task types to propose (default: all).")
+    question_frames: int = Field(8, ge=1, description="Frames the solver sees per question.")
+    max_concurrency: int = Field(4, ge=1, description="Scenes proposed on at once (fan-out width).")
+
+
+class SandboxConfig(Section):
+    name: str = Field("local", description="'local' (worker pool) or 'e2b' (needs E2B_API_KEY).")
+    workers: int = Field(2, ge=1, description="Programs run in parallel.")
+    timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit per program (s).")
+    memory_mb: int = Field(1024, ge=64, description="Memory limit per program (MiB).")
+
+
+class VerifierSection(Section):
+    blind_check: bool = Field(
+        True, description="Reject questions the solver answers without frames."
+    )
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="Fields of agents.verifier's VerifierConfig."
+    )
+
+
+class SolverSection(Section):
+    model: str = Field(
+        "tiny",
+        description="Starting checkpoint: a folder or hub id; 'tiny' builds a tiny Qwen3-VL in the run.",
+    )
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="Fields of agents.solver.SolverConfig (num_frames, ...)."
+    )
+
+
+class TrainingSection(Section):
+    method: Literal["sft", "grpo"] = Field("sft", description="SFT (the paper) or GRPO.")
+    tiny: bool = Field(False, description="Start from the CPU-friendly tiny-model settings.")
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="Fields of training.config.SFTSettings / GRPOSettings."
+    )
+
+
+class EvaluationSection(Section):
+    enabled: bool = Field(
+        True, description="Score each iteration's solver on held-out ProcSpatial."
+    )
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Fields of evaluation.procspatial_build.ProcSpatialConfig (size, num_scenes, ...).",
+    )
+    batch_size: int = Field(8, ge=1, description="Questions answered per batch.")
+
+
+class LoopSection(Section):
+    iterations: int = Field(3, ge=1, description="Iteration budget.")
+    selection: Literal["feedback", "band", "static"] = Field(
+        "feedback",
+        description="feedback: train on all accepted samples, confidence steers the proposer "
+        "(the paper); band: also drop easy and hard samples; static: uniform proposer, no feedback.",
+    )
+    patience: int = Field(
+        0, ge=0, description="Stop after this many iterations without gain (0: never)."
+    )
+    min_gain: float = Field(0.0, ge=0, description="Held-out gain that counts as progress.")
+    easy: float = Field(0.9, gt=0, lt=1, description="Confidence above this is 'easy'.")
+    hard: float = Field(0.1, gt=0, lt=1, description="Confidence below this is 'hard'.")
+    feedback_decay: float = Field(
+        0.5, ge=0, le=1, description="Weight of older rounds when merging feedback."
+    )
+
+    @model_validator(mode="after")
+    def _bands_are_ordered(self) -> LoopSection:
+        if self.hard >= self.easy:
+            raise ValueError(f"loop.hard ({self.hard}) must be below loop.easy ({self.easy})")
+        return self
+
+
 class RunConfig(Section):
     preset: str = Field("cpu-tiny", description="The preset this config started from.")
     seed: int = Field(0, description="Global seed for everything not seeded elsewhere.")
     scenes: ScenesConfig = Field(default_factory=ScenesConfig)
+    proposer: ProposerConfig = Field(default_factory=ProposerConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    verifier: VerifierSection = Field(default_factory=VerifierSection)
+    solver: SolverSection = Field(default_factory=SolverSection)
+    training: TrainingSection = Field(default_factory=TrainingSection)
+    evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
+    loop: LoopSection = Field(default_factory=LoopSection)
+
+    @model_validator(mode="after")
+    def _check_across_sections(self) -> RunConfig:
+        if self.proposer.kind == "llm" and not self.proposer.model:
+            raise ValueError(
+                "proposer.kind=llm needs proposer.model (e.g. vllm:MODEL@http://host:8000/v1)"
+            )
+        return self
 
 
 def list_presets() -> list[str]:

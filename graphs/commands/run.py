@@ -1,71 +1,72 @@
-"""`ouroboros run`: the main job on a preset.
-
-Until the full loop lands, the main job prepares the scene pool for a run (generate or
-import) and writes a preview of each scene, so a newcomer sees what the loop reads.
-"""
+"""`ouroboros run`: the self-evolving loop on a preset, resumable from its run directory."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from graphs.config import RunConfig, load_config
-from scenes.schema import Scene, list_scene_dirs
+from scenes.errors import UserError
 
 console = Console()
 
 
 def run(
     overrides: Annotated[
-        list[str] | None, typer.Argument(help="key=value overrides, e.g. scenes.num=4")
+        list[str] | None, typer.Argument(help="key=value overrides, e.g. loop.iterations=2")
     ] = None,
     preset: Annotated[str, typer.Option(help="Preset name (graphs/presets/*.yaml).")] = "cpu-tiny",
     config: Annotated[Path | None, typer.Option(help="YAML file merged over the preset.")] = None,
-    out: Annotated[Path, typer.Option(help="Run directory.")] = Path("runs/cpu-tiny"),
+    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/PRESET).")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue the run in this directory from its last step.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars or tables.")] = False,
 ) -> None:
-    """Run the main job on a preset."""
-    cfg = load_config(preset, config, overrides)
-    scenes_dir = out / "scenes"
-    if not list_scene_dirs(scenes_dir):
-        _prepare_scenes(cfg, scenes_dir)
-    scene_dirs = list_scene_dirs(scenes_dir)
-    from scenes.preview import render_preview
+    """Run the loop: propose, execute, verify, score, train, evaluate, feed back."""
+    from graphs.build import build_graph, open_checkpointer, run_config
+    from graphs.runtime import LoopRuntime, check_settings
+    from graphs.store import RunStore
 
-    table = Table(title=f"scene pool ({cfg.preset})")
-    for column in ("scene", "source", "area m^2", "objects", "categories", "frames", "preview"):
-        table.add_column(column)
-    for scene_dir in scene_dirs:
-        scene = Scene.load(scene_dir)
-        preview = render_preview(scene_dir, out / "previews" / f"{scene.id}.png")
-        table.add_row(
-            scene.id,
-            scene.source,
-            f"{scene.room.area:.1f}",
-            str(len(scene.objects)),
-            str(len(scene.categories())),
-            str(len(scene.frames)),
-            str(preview),
-        )
-    console.print(table)
-
-
-def _prepare_scenes(cfg: RunConfig, scenes_dir: Path) -> None:
-    if cfg.scenes.source == "procedural":
-        from scenes.procedural import generate_scenes
-
-        generate_scenes(
-            num=cfg.scenes.num,
-            seed=cfg.scenes.seed,
-            out=scenes_dir,
-            frames=cfg.scenes.frames,
-            width=cfg.scenes.width,
-            height=cfg.scenes.height,
-        )
+    if resume is not None:
+        if overrides or config is not None or out is not None:
+            raise UserError(
+                "--resume continues a run as configured; drop overrides, --config and --out"
+            )
+        store = RunStore(resume)
+        if not store.config_path.exists() or not store.checkpoint_db.exists():
+            raise UserError(
+                f"{resume} is not a run directory (no config.yaml / checkpoints.sqlite)"
+            )
+        cfg = RunConfig.model_validate(store.read_config())
     else:
-        from scenes.loaders import import_scenes
-
-        import_scenes(format=cfg.scenes.import_format, src=cfg.scenes.import_path, out=scenes_dir)
+        cfg = load_config(preset, config, overrides)
+        store = RunStore(out or Path("runs") / cfg.preset)
+        if store.checkpoint_db.exists():
+            raise UserError(
+                f"{store.root} already holds a run; continue it with 'ouroboros run --resume {store.root}' "
+                "or choose another --out"
+            )
+    check_settings(cfg)
+    runtime = LoopRuntime(config=cfg, store=store, quiet=quiet)
+    started = time.perf_counter()
+    try:
+        with open_checkpointer(store) as saver:
+            graph = build_graph(cfg, checkpointer=saver, runtime=runtime)
+            invoke_config = run_config(cfg)
+            if resume is not None and not graph.get_state(invoke_config).next:
+                console.print(f"{store.root}: the run has already finished")
+                return
+            state = graph.invoke(None if resume is not None else {}, invoke_config)
+    finally:
+        runtime.close()
+    minutes = (time.perf_counter() - started) / 60
+    if not quiet:
+        console.print(
+            f"[bold]done[/] after {len(state.get('history', [])) - 1} iteration(s) in {minutes:.1f} min: "
+            f"{state.get('stop_reason')}. Run directory: {store.root}"
+        )

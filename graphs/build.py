@@ -1,0 +1,97 @@
+"""`build_graph(config)`: the self-evolving loop as a LangGraph state machine.
+
+    prepare -> plan -> propose (one branch per scene, via Send) -> execute_verify
+            -> score -> select -> train -> evaluate -> feedback -> plan ... or END
+
+Nodes are plain functions of the state (graphs/nodes.py); what they share (settings,
+sandbox, scene pool, run store) is bound in here. With a checkpointer (SQLite in the run
+directory, see `open_checkpointer`) every finished step is saved, and invoking the graph
+again with the same thread id continues from the last one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
+
+from graphs import nodes
+from graphs.config import RunConfig
+from graphs.runtime import LoopRuntime
+from graphs.state import LoopState
+from graphs.store import RunStore
+
+THREAD_ID = "loop"
+
+
+def fan_out(state: LoopState) -> list[Send]:
+    """One `propose` branch per scene with a quota this round."""
+    return [Send("propose", task) for task in state["plan"]]
+
+
+def keep_going(state: LoopState) -> str:
+    return END if state.get("stop_reason") else "plan"
+
+
+def build_graph(
+    config: RunConfig,
+    run_dir: str | Path | None = None,
+    *,
+    checkpointer: Any = None,
+    quiet: bool = False,
+    runtime: LoopRuntime | None = None,
+) -> Any:
+    """The compiled loop graph for `config`, writing into `run_dir`."""
+    rt = runtime or LoopRuntime(
+        config=config, store=RunStore(run_dir or "runs/default"), quiet=quiet
+    )
+    graph = StateGraph(LoopState)
+    graph.add_node("prepare", partial(nodes.prepare, rt=rt))
+    graph.add_node("plan", partial(nodes.plan, rt=rt))
+    graph.add_node("propose", partial(nodes.propose, rt=rt))
+    graph.add_node("execute_verify", partial(nodes.execute_verify, rt=rt))
+    graph.add_node("score", partial(nodes.score, rt=rt))
+    graph.add_node("select", partial(nodes.select, rt=rt))
+    graph.add_node("train", partial(nodes.train, rt=rt))
+    graph.add_node("evaluate", partial(nodes.evaluate, rt=rt))
+    graph.add_node("feedback", partial(nodes.feedback, rt=rt))
+
+    graph.add_edge(START, "prepare")
+    graph.add_edge("prepare", "plan")
+    graph.add_conditional_edges("plan", fan_out, ["propose"])
+    graph.add_edge("propose", "execute_verify")
+    graph.add_edge("execute_verify", "score")
+    graph.add_edge("score", "select")
+    graph.add_edge("select", "train")
+    graph.add_edge("train", "evaluate")
+    graph.add_edge("evaluate", "feedback")
+    graph.add_conditional_edges("feedback", keep_going, ["plan", END])
+    return graph.compile(checkpointer=checkpointer, name="ouroboros-loop")
+
+
+@contextmanager
+def open_checkpointer(store: RunStore) -> Iterator[SqliteSaver]:
+    """LangGraph's SQLite checkpointer on the run directory's database."""
+    store.root.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(store.checkpoint_db), check_same_thread=False)
+    try:
+        yield SqliteSaver(conn)
+    finally:
+        conn.close()
+
+
+def run_config(config: RunConfig) -> dict[str, Any]:
+    """The RunnableConfig for invoking the loop: thread id, fan-out width, recursion room."""
+    steps_per_iteration = 12
+    return {
+        "configurable": {"thread_id": THREAD_ID},
+        "max_concurrency": config.proposer.max_concurrency,
+        "recursion_limit": 10 + steps_per_iteration * config.loop.iterations,
+    }

@@ -1,0 +1,348 @@
+"""The loop's nodes: plain functions of (state, runtime) returning state updates.
+
+Each node writes its output to the run store before returning, and a node that finds
+its output already there reuses it, so a run killed at any point resumes from the last
+checkpoint without duplicating or losing samples (LangGraph re-runs the interrupted
+node; its file is either complete or absent, because files are renamed into place).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from agents.curriculum import Feedback, merge, summarize
+from agents.proposers.base import ProposalBatch
+from agents.records import Sample
+from graphs.planning import split_quotas
+from graphs.runtime import (
+    LoopRuntime,
+    procspatial_settings,
+    solver_settings,
+    training_settings,
+    verifier_settings,
+)
+from graphs.state import LoopState, ProposeTask
+from scenes.io import atomic_directory
+
+
+# -- prepare ----------------------------------------------------------------------------
+def prepare(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
+    """Scene pool, starting solver and held-out benchmark: built once, reused on resume."""
+    cfg, store = rt.config, rt.store
+    if not store.config_path.exists():
+        store.write_config(cfg.model_dump(mode="json"))
+    if not rt.scenes():
+        _prepare_scenes(rt)
+        rt._scenes = None
+    model = cfg.solver.model
+    if model == "tiny":
+        if not store.initial_solver_dir.exists():
+            from agents.solver.tiny import build_tiny_solver
+
+            with atomic_directory(store.initial_solver_dir) as tmp:
+                build_tiny_solver(tmp, seed=cfg.seed)
+        model = str(store.initial_solver_dir)
+    if cfg.evaluation.enabled and not store.eval_dir.exists():
+        from evaluation.procspatial_build import build_from_config
+
+        build_from_config(store.eval_dir, procspatial_settings(cfg), progress=not rt.quiet)
+    baseline = _evaluate(rt, model, store.root / "eval_initial.json")
+    return {
+        "run_dir": str(store.root),
+        "iteration": 0,
+        "scene_ids": sorted(rt.scenes()),
+        "solver_checkpoint": model,
+        "feedback": None,
+        "history": [{"iteration": -1, "heldout": baseline}],
+        "stop_reason": None,
+    }
+
+
+def _prepare_scenes(rt: LoopRuntime) -> None:
+    scenes = rt.config.scenes
+    if scenes.source == "procedural":
+        from scenes.procedural import generate_scenes
+
+        generate_scenes(
+            num=scenes.num,
+            seed=scenes.seed,
+            out=rt.store.scenes_dir,
+            frames=scenes.frames,
+            width=scenes.width,
+            height=scenes.height,
+            progress=not rt.quiet,
+        )
+    else:
+        from scenes.loaders import import_scenes
+
+        import_scenes(format=scenes.import_format, src=scenes.import_path, out=rt.store.scenes_dir)
+
+
+# -- plan and propose (fan-out) -----------------------------------------------------------
+def plan(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
+    """This round's quotas per (task, level) from the policy, split over scenes."""
+    iteration = state["iteration"]
+    feedback = None
+    if rt.config.loop.selection != "static" and state.get("feedback"):
+        feedback = Feedback.model_validate(state["feedback"])
+    proposer = _proposer(rt, iteration, "plan")
+    quotas = rt.policy().allocate(proposer.arms(), rt.config.proposer.per_iteration, feedback)
+    tasks = split_quotas(quotas, state["scene_ids"], iteration, rt.config.seed)
+    rt.store.write_json(
+        rt.store.iteration_dir(iteration) / "plan.json",
+        {"quotas": [[t, lvl, n] for (t, lvl), n in sorted(quotas.items())], "per_scene": tasks},
+    )
+    return {"plan": tasks}
+
+
+def _proposer(rt: LoopRuntime, iteration: int, scene_id: str) -> Any:
+    cfg = rt.config.proposer
+    seed = random.Random(f"{rt.config.seed}:{iteration}:{scene_id}").randrange(2**31)
+    if cfg.kind == "programmatic":
+        from agents.proposers import ProgrammaticConfig, ProgrammaticProposer
+
+        return ProgrammaticProposer(
+            ProgrammaticConfig(seed=seed, tasks=cfg.tasks, num_solver_frames=cfg.question_frames)
+        )
+    from agents.proposers import PROPOSERS
+
+    return PROPOSERS["llm"].from_config(
+        model=cfg.model,
+        seed=seed,
+        tasks=cfg.tasks,
+        num_solver_frames=cfg.question_frames,
+        sandbox=rt.sandbox(),
+        trajectories=rt.store.trajectories_path(iteration),
+    )
+
+
+def propose(task: ProposeTask, rt: LoopRuntime) -> dict[str, Any]:
+    """One fan-out branch: proposals for one scene, written to its own file."""
+    iteration, scene_id = task["iteration"], task["scene_id"]
+    path = rt.store.proposals_path(iteration, scene_id)
+    if path.exists():
+        count = len(rt.store.read_json(path))
+    else:
+        scene = rt.scenes()[scene_id]
+        quotas = {(t, lvl): n for t, lvl, n in task["quotas"]}
+        batch: ProposalBatch = _proposer(rt, iteration, scene_id).propose([scene], quotas)
+        rt.store.write_proposals(iteration, scene_id, batch.proposals)
+        count = len(batch.proposals)
+    return {"proposed": {str(iteration): {scene_id: count}}}
+
+
+# -- execute and verify, score, select ----------------------------------------------------
+def execute_verify(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
+    """Run every proposal's program and verify it; all candidates are kept with a verdict."""
+    iteration = state["iteration"]
+    path = rt.store.samples_path(iteration)
+    if not path.exists():
+        from agents.verifier import Verifier
+
+        proposals = rt.store.read_proposals(iteration)
+        solver = _solver(rt, state["solver_checkpoint"]) if rt.config.verifier.blind_check else None
+        verifier = Verifier(verifier_settings(rt.config), sandbox=rt.sandbox(), solver=solver)
+        report = verifier.verify(proposals, rt.scenes(), iteration=iteration)
+        rt.store.write_samples(path, report.samples)
+    return {}
+
+
+def score(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
+    """The current solver's confidence on every accepted sample (the feedback signal)."""
+    iteration = state["iteration"]
+    path = rt.store.scored_path(iteration)
+    if not path.exists():
+        from agents.solver.items import SolverItem
+
+        accepted = [
+            s
+            for s in rt.store.read_samples(rt.store.samples_path(iteration))
+            if s.verdict == "accepted"
+        ]
+        solver = _solver(rt, state["solver_checkpoint"])
+        scenes, dirs = rt.scenes(), rt.scene_dirs()
+        items = [
+            SolverItem.from_sample(
+                s, dirs[s.proposal.scene_id], scenes[s.proposal.scene_id], solver.config.num_frames
+            )
+            for s in accepted
+        ]
+        results = solver.confidence(items) if items else []
+        scored = [result.apply_to(sample) for sample, result in zip(accepted, results, strict=True)]
+        rt.store.write_samples(path, scored)
+    return {}
+
+
+def select(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
+    """The training set: all accepted samples, or only the frontier band in `band` mode."""
+    iteration = state["iteration"]
+    path = rt.store.train_set_path(iteration)
+    if not path.exists():
+        scored = rt.store.read_samples(rt.store.scored_path(iteration))
+        if rt.config.loop.selection == "band":
+            t = rt.thresholds
+            scored = [
+                s for s in scored if s.confidence is not None and t.hard <= s.confidence <= t.easy
+            ]
+        rt.store.write_samples(path, scored)
+    return {}
+
+
+# -- train and evaluate ---------------------------------------------------------------------
+def train(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
+    """Fine-tune the solver on the selected samples, continuing the previous iteration."""
+    from training.iterations import SolverTrainer
+
+    iteration = state["iteration"]
+    selected = rt.store.read_samples(rt.store.train_set_path(iteration))
+    if not selected:
+        rt.store.write_json(
+            rt.store.train_result_path(iteration), {"skipped": "no samples selected"}
+        )
+        return {}
+    settings = training_settings(rt.config, _initial_model(rt))
+    trainer = SolverTrainer(settings, rt.store.root / "training")
+    result = trainer.train_iteration(selected, rt.scene_dirs(), iteration)
+    rt.store.write_json(
+        rt.store.train_result_path(iteration),
+        {
+            "global_step": result.global_step,
+            "start_step": result.start_step,
+            "num_samples": result.num_samples,
+            "losses": result.losses,
+            "model_dir": str(result.model_dir),
+        },
+    )
+    return {"solver_checkpoint": str(result.model_dir)}
+
+
+def _initial_model(rt: LoopRuntime) -> str:
+    model = rt.config.solver.model
+    return str(rt.store.initial_solver_dir) if model == "tiny" else model
+
+
+def evaluate(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
+    """Held-out ProcSpatial score of this iteration's solver."""
+    _evaluate(rt, state["solver_checkpoint"], rt.store.eval_result_path(state["iteration"]))
+    return {}
+
+
+def _evaluate(rt: LoopRuntime, model: str, path: Any) -> dict[str, Any] | None:
+    if not rt.config.evaluation.enabled:
+        return None
+    if path.exists():
+        return _summary(rt.store.read_json(path))
+    from evaluation.evaluator import evaluate as run_eval
+    from evaluation.procspatial import ProcSpatial
+
+    bench = ProcSpatial.load(rt.store.eval_dir)
+    report = run_eval(
+        _solver(rt, model), bench, batch_size=rt.config.evaluation.batch_size, model=model
+    )
+    data = report.model_dump(mode="json")
+    rt.store.write_json(path, data)
+    return _summary(data)
+
+
+def _summary(report: dict[str, Any]) -> dict[str, Any]:
+    result = report["result"]
+    return {
+        "overall": result.get("overall_with_extra") or result.get("overall"),
+        "vsibench_overall": result.get("overall"),
+        "tasks": {
+            name: task["score"]
+            for group in ("tasks", "extra_tasks")
+            for name, task in (result.get(group) or {}).items()
+        },
+    }
+
+
+def _solver(rt: LoopRuntime, model: str) -> Any:
+    from agents.solver.solver import Solver
+
+    return Solver(solver_settings(rt.config, model))
+
+
+# -- feedback and routing ---------------------------------------------------------------
+def feedback(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
+    """Confidence bands per (task, level) for the next round, the history entry, the stop rule."""
+    iteration = state["iteration"]
+    store = rt.store
+    scored = store.read_samples(store.scored_path(iteration))
+    current = summarize(scored, rt.thresholds)
+    previous = Feedback.model_validate(state["feedback"]) if state.get("feedback") else None
+    merged = merge(previous, current, rt.config.loop.feedback_decay)
+    entry = _history_entry(rt, iteration, current, scored)
+    history = [*state["history"], entry]
+    stop = _stop_reason(rt, iteration, history)
+    store.write_metrics(history)
+    if not rt.quiet:
+        from graphs.progress import print_iteration
+
+        print_iteration(entry)
+    return {
+        "feedback": merged.model_dump(mode="json"),
+        "history": [entry],
+        "iteration": iteration + 1,
+        "stop_reason": stop,
+    }
+
+
+def _history_entry(
+    rt: LoopRuntime, iteration: int, current: Feedback, scored: list[Sample]
+) -> dict[str, Any]:
+    store = rt.store
+    samples = store.read_samples(store.samples_path(iteration))
+    reasons: dict[str, int] = {}
+    per_task: dict[str, dict[str, Any]] = {}
+    for sample in samples:
+        row = per_task.setdefault(sample.proposal.question_type, {"proposed": 0, "accepted": 0})
+        row["proposed"] += 1
+        if sample.verdict == "accepted":
+            row["accepted"] += 1
+        else:
+            reasons[sample.reason or "unknown"] = reasons.get(sample.reason or "unknown", 0) + 1
+    t = rt.thresholds
+    for sample in scored:
+        p = sample.confidence
+        if p is None:
+            continue
+        row = per_task[sample.proposal.question_type]
+        band = "easy" if p > t.easy else "hard" if p < t.hard else "frontier"
+        row[band] = row.get(band, 0) + 1
+        row["confidence_sum"] = row.get("confidence_sum", 0.0) + p
+    train_info = (
+        store.read_json(store.train_result_path(iteration))
+        if store.train_result_path(iteration).exists()
+        else {}
+    )
+    eval_path = store.eval_result_path(iteration)
+    return {
+        "iteration": iteration,
+        "proposed": len(samples),
+        "accepted": sum(1 for s in samples if s.verdict == "accepted"),
+        "trained_on": train_info.get("num_samples", 0),
+        "reasons": dict(sorted(reasons.items())),
+        "tasks": per_task,
+        "arms": [a.model_dump() for a in current.arms],
+        "train_loss": train_info.get("losses", []),
+        "global_step": train_info.get("global_step"),
+        "heldout": _summary(store.read_json(eval_path)) if eval_path.exists() else None,
+    }
+
+
+def _stop_reason(rt: LoopRuntime, iteration: int, history: list[dict[str, Any]]) -> str | None:
+    loop = rt.config.loop
+    if iteration + 1 >= loop.iterations:
+        return f"iteration budget reached ({loop.iterations})"
+    scores = [
+        h["heldout"]["overall"]
+        for h in history
+        if h.get("heldout") and h["heldout"].get("overall") is not None
+    ]
+    if loop.patience and len(scores) > loop.patience:
+        best_before = max(scores[: -loop.patience])
+        if max(scores[-loop.patience :]) < best_before + loop.min_gain:
+            return f"no held-out gain for {loop.patience} iteration(s)"
+    return None

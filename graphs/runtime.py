@@ -1,0 +1,146 @@
+"""What the loop's nodes share: the resolved settings and lazily built heavy resources.
+
+Turning config sections into the components' own settings happens here, once, so a bad
+value is reported before any work starts (`check_settings`), and each node just asks
+for the sandbox, proposer, solver settings or trainer it needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.curriculum import BandThresholds, LearnabilityBandit, UniformPolicy
+from agents.solver.config import SolverConfig
+from evaluation.procspatial_build import ProcSpatialConfig
+from graphs.config import RunConfig
+from graphs.store import RunStore
+from scenes.errors import UserError
+from training.config import GRPOSettings, SFTSettings
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UserError(
+            f"invalid configuration at '{where}': unknown setting(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as error:
+        raise UserError(f"invalid configuration at '{where}': {error}") from error
+
+
+def verifier_settings(cfg: RunConfig) -> Any:
+    """agents.verifier's VerifierConfig from `verifier.settings` (nested sections as mappings)."""
+    from agents.verifier.pipeline import VerifierConfig
+
+    values: dict[str, Any] = {}
+    defaults = VerifierConfig()
+    for name, value in cfg.verifier.settings.items():
+        current = getattr(defaults, name, None)
+        if isinstance(value, dict) and dataclasses.is_dataclass(current):
+            value = _build(type(current), value, f"verifier.settings.{name}")
+        values[name] = value
+    config = _build(VerifierConfig, values, "verifier.settings")
+    if not cfg.verifier.blind_check:
+        config.checks = [name for name in config.checks if name != "blind"]
+    return config
+
+
+def solver_settings(cfg: RunConfig, model: str) -> SolverConfig:
+    return _build(
+        SolverConfig, {"device": "cpu", **cfg.solver.settings, "model": model}, "solver.settings"
+    )
+
+
+def training_settings(cfg: RunConfig, model: str) -> SFTSettings | GRPOSettings:
+    cls = SFTSettings if cfg.training.method == "sft" else GRPOSettings
+    values = {"model": model, **cfg.training.settings}
+    if cfg.training.tiny:
+        try:
+            return cls.tiny(**values)
+        except (TypeError, ValueError) as error:
+            raise UserError(f"invalid configuration at 'training.settings': {error}") from error
+    return _build(cls, values, "training.settings")
+
+
+def procspatial_settings(cfg: RunConfig) -> ProcSpatialConfig:
+    values = {"workers": cfg.sandbox.workers, **cfg.evaluation.settings}
+    config = _build(ProcSpatialConfig, values, "evaluation.settings")
+    config.check()
+    return config
+
+
+def check_settings(cfg: RunConfig) -> None:
+    """Build every component's settings once, so mistakes surface before any work."""
+    solver_settings(cfg, "check")
+    verifier_settings(cfg)
+    training_settings(cfg, "check")
+    if cfg.evaluation.enabled:
+        procspatial_settings(cfg)
+    if cfg.scenes.source == "procedural":
+        from evaluation.held_out import check_training_seeds
+
+        check_training_seeds(cfg.scenes.seed, cfg.scenes.num)
+    if cfg.proposer.tasks:
+        from agents.tasks import TASKS
+
+        unknown = sorted(set(cfg.proposer.tasks) - set(TASKS))
+        if unknown:
+            raise UserError(
+                f"invalid configuration at 'proposer.tasks': unknown task type(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(TASKS))}"
+            )
+
+
+@dataclass
+class LoopRuntime:
+    """Settings plus resources that are expensive to build; created once per process."""
+
+    config: RunConfig
+    store: RunStore
+    quiet: bool = False
+    _sandbox: Any = field(default=None, repr=False)
+    _scenes: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def thresholds(self) -> BandThresholds:
+        return BandThresholds(easy=self.config.loop.easy, hard=self.config.loop.hard)
+
+    def policy(self) -> LearnabilityBandit | UniformPolicy:
+        seed = self.config.seed
+        return (
+            UniformPolicy(seed=seed)
+            if self.config.loop.selection == "static"
+            else LearnabilityBandit(seed=seed)
+        )
+
+    def sandbox(self) -> Any:
+        if self._sandbox is None:
+            from tools.sandbox import make_sandbox
+
+            options: dict[str, Any] = {"workers": self.config.sandbox.workers}
+            self._sandbox = make_sandbox(self.config.sandbox.name, **options)
+        return self._sandbox
+
+    def scenes(self) -> dict[str, Any]:
+        """Scene id -> Scene for the run's pool (loaded once)."""
+        if self._scenes is None:
+            from scenes.schema import Scene, list_scene_dirs
+
+            loaded = [Scene.load(d) for d in list_scene_dirs(self.store.scenes_dir)]
+            self._scenes = {scene.id: scene for scene in loaded}
+        return self._scenes
+
+    def scene_dirs(self) -> dict[str, Path]:
+        return {scene_id: self.store.scenes_dir / scene_id for scene_id in self.scenes()}
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
