@@ -6,7 +6,7 @@ PRESET ?= cpu-tiny
 OUT ?= runs/$(PRESET)-$(shell date +%Y%m%d-%H%M%S)
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean chromium
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,18 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/ouroboros run --preset $(PRESET) --out $(OUT)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
+
+# The run report's tests drive headless Chromium: install Debian's package when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u 2>/dev/null)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "note: chromium not found and cannot be installed here (needs root and apt-get);" \
+	      "the report's browser tests will be skipped"; \
+	  fi; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -70,9 +70,11 @@ class Proposal(BaseModel):
     @field_validator("options")
     @classmethod
     def _options_are_lettered(cls, options: list[str]) -> list[str]:
+        if len(options) > len(OPTION_LETTERS):
+            raise ValueError(f"at most {len(OPTION_LETTERS)} options, got {len(options)}")
         for i, option in enumerate(options):
             expected = f"{OPTION_LETTERS[i]}. "
-            if i >= len(OPTION_LETTERS) or not option.startswith(expected):
+            if not option.startswith(expected):
                 raise ValueError(f"option {i} must start with '{expected}', got {option!r}")
         return options
 

@@ -11,10 +11,11 @@ again with the same thread id continues from the last one.
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,39 @@ from graphs.state import LoopState
 from graphs.store import RunStore
 
 THREAD_ID = "loop"
+#: Fault injection for the reliability tests: "NODE:ITERATION" makes the process SIGKILL
+#: itself right after that node has written its output, before LangGraph checkpoints it.
+FAULT_ENV = "OUROBOROS_FAULT_AFTER"
+
+
+def _node(
+    fn: Callable[..., dict[str, Any]], name: str, rt: LoopRuntime
+) -> Callable[[Any], dict[str, Any]]:
+    """Bind the runtime to a node function (and honour the fault-injection hook)."""
+    fault = os.environ.get(FAULT_ENV, "")
+
+    def node(state: Any) -> dict[str, Any]:
+        update = fn(state, rt=rt)
+        if fault and fault == f"{name}:{state.get('iteration')}":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return update
+
+    node.__name__ = name
+    node.__doc__ = fn.__doc__
+    return node
+
+
+NODES = (
+    "prepare",
+    "plan",
+    "propose",
+    "execute_verify",
+    "score",
+    "select",
+    "train",
+    "evaluate",
+    "feedback",
+)
 
 
 def fan_out(state: LoopState) -> list[Send]:
@@ -53,15 +87,8 @@ def build_graph(
         config=config, store=RunStore(run_dir or "runs/default"), quiet=quiet
     )
     graph = StateGraph(LoopState)
-    graph.add_node("prepare", partial(nodes.prepare, rt=rt))
-    graph.add_node("plan", partial(nodes.plan, rt=rt))
-    graph.add_node("propose", partial(nodes.propose, rt=rt))
-    graph.add_node("execute_verify", partial(nodes.execute_verify, rt=rt))
-    graph.add_node("score", partial(nodes.score, rt=rt))
-    graph.add_node("select", partial(nodes.select, rt=rt))
-    graph.add_node("train", partial(nodes.train, rt=rt))
-    graph.add_node("evaluate", partial(nodes.evaluate, rt=rt))
-    graph.add_node("feedback", partial(nodes.feedback, rt=rt))
+    for name in NODES:
+        graph.add_node(name, _node(getattr(nodes, name), name, rt))
 
     graph.add_edge(START, "prepare")
     graph.add_edge("prepare", "plan")

@@ -20,6 +20,8 @@ COMMAND_GROUPS: dict[str, str] = {
     "scenes": "graphs.commands.scenes:app",
     "run": "graphs.commands.run:run",
     "propose": "graphs.commands.propose:propose",
+    "eval": "graphs.commands.eval:app",
+    "report": "graphs.commands.report:report",
 }
 
 app = typer.Typer(
@@ -46,7 +48,7 @@ _register()
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point."""
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     try:
         app(args=argv, standalone_mode=False)
     except UserError as error:

@@ -9,6 +9,7 @@ node; its file is either complete or absent, because files are renamed into plac
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 from agents.curriculum import Feedback, merge, summarize
@@ -47,7 +48,7 @@ def prepare(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
         from evaluation.procspatial_build import build_from_config
 
         build_from_config(store.eval_dir, procspatial_settings(cfg), progress=not rt.quiet)
-    baseline = _evaluate(rt, model, store.root / "eval_initial.json")
+    baseline = _evaluate(rt, model, store.initial_eval_path)
     return {
         "run_dir": str(store.root),
         "iteration": 0,
@@ -89,6 +90,10 @@ def plan(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
     proposer = _proposer(rt, iteration, "plan")
     quotas = rt.policy().allocate(proposer.arms(), rt.config.proposer.per_iteration, feedback)
     tasks = split_quotas(quotas, state["scene_ids"], iteration, rt.config.seed)
+    previous = rt.store.scored_path(iteration - 1)
+    for task in tasks:
+        task["feedback"] = feedback.model_dump(mode="json") if feedback else None
+        task["examples"] = str(previous) if iteration > 0 and previous.exists() else None
     rt.store.write_json(
         rt.store.iteration_dir(iteration) / "plan.json",
         {"quotas": [[t, lvl, n] for (t, lvl), n in sorted(quotas.items())], "per_scene": tasks},
@@ -96,7 +101,9 @@ def plan(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
     return {"plan": tasks}
 
 
-def _proposer(rt: LoopRuntime, iteration: int, scene_id: str) -> Any:
+def _proposer(
+    rt: LoopRuntime, iteration: int, scene_id: str, task: ProposeTask | None = None
+) -> Any:
     cfg = rt.config.proposer
     seed = random.Random(f"{rt.config.seed}:{iteration}:{scene_id}").randrange(2**31)
     if cfg.kind == "programmatic":
@@ -114,6 +121,13 @@ def _proposer(rt: LoopRuntime, iteration: int, scene_id: str) -> Any:
         num_solver_frames=cfg.question_frames,
         sandbox=rt.sandbox(),
         trajectories=rt.store.trajectories_path(iteration),
+        scene_dirs=rt.scene_dirs(),
+        feedback=Feedback.model_validate(task["feedback"])
+        if task and task.get("feedback")
+        else None,
+        samples=rt.store.read_samples(Path(task["examples"]))
+        if task and task.get("examples")
+        else (),
     )
 
 
@@ -126,7 +140,8 @@ def propose(task: ProposeTask, rt: LoopRuntime) -> dict[str, Any]:
     else:
         scene = rt.scenes()[scene_id]
         quotas = {(t, lvl): n for t, lvl, n in task["quotas"]}
-        batch: ProposalBatch = _proposer(rt, iteration, scene_id).propose([scene], quotas)
+        proposer = _proposer(rt, iteration, scene_id, task)
+        batch: ProposalBatch = proposer.propose([scene], quotas)
         rt.store.write_proposals(iteration, scene_id, batch.proposals)
         count = len(batch.proposals)
     return {"proposed": {str(iteration): {scene_id: count}}}
@@ -202,7 +217,7 @@ def train(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
         )
         return {}
     settings = training_settings(rt.config, _initial_model(rt))
-    trainer = SolverTrainer(settings, rt.store.root / "training")
+    trainer = SolverTrainer(settings, rt.store.training_dir)
     result = trainer.train_iteration(selected, rt.scene_dirs(), iteration)
     rt.store.write_json(
         rt.store.train_result_path(iteration),

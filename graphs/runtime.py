@@ -59,8 +59,11 @@ def solver_settings(cfg: RunConfig, model: str) -> SolverConfig:
 
 
 def training_settings(cfg: RunConfig, model: str) -> SFTSettings | GRPOSettings:
+    """Training settings; frames default to the solver's, so training sees what scoring sees."""
     cls = SFTSettings if cfg.training.method == "sft" else GRPOSettings
-    values = {"model": model, **cfg.training.settings}
+    solver = cfg.solver.settings
+    frames = {key: solver[key] for key in ("num_frames", "frame_size") if key in solver}
+    values = {"model": model, **frames, **cfg.training.settings}
     if cfg.training.tiny:
         try:
             return cls.tiny(**values)
@@ -78,9 +81,16 @@ def procspatial_settings(cfg: RunConfig) -> ProcSpatialConfig:
 
 def check_settings(cfg: RunConfig) -> None:
     """Build every component's settings once, so mistakes surface before any work."""
-    solver_settings(cfg, "check")
+    solver = solver_settings(cfg, "check")
     verifier_settings(cfg)
-    training_settings(cfg, "check")
+    training = training_settings(cfg, "check")
+    if (training.num_frames, training.frame_size) != (solver.num_frames, solver.frame_size):
+        raise UserError(
+            "invalid configuration: training sees "
+            f"{training.num_frames} frames of {training.frame_size} px but the solver scores with "
+            f"{solver.num_frames} of {solver.frame_size} px; set training.settings.num_frames and "
+            "frame_size equal to solver.settings' (or leave them out to follow the solver)"
+        )
     if cfg.evaluation.enabled:
         procspatial_settings(cfg)
     if cfg.scenes.source == "procedural":

@@ -21,12 +21,14 @@ def merge_counts(
     return merged
 
 
-class ProposeTask(TypedDict):
+class ProposeTask(TypedDict, total=False):
     """What one fan-out branch gets (LangGraph `Send` payload): one scene, its quotas."""
 
     iteration: int
     scene_id: str
     quotas: list[tuple[str, int, int]]  # (question type, level, how many)
+    feedback: dict[str, Any] | None  # last rounds' bands, for proposers that read them (LLM)
+    examples: str | None  # last round's scored samples (too easy / too hard examples)
 
 
 class LoopState(TypedDict, total=False):

@@ -6,13 +6,14 @@ RUN_DIR/
   scenes/<scene_id>/          the scene pool (scene.json + frames/)
   eval/procspatial/           the held-out benchmark (built once)
   solver/initial/             the starting checkpoint (built for the tiny preset)
+  eval_initial.json           held-out result of the starting solver (the baseline)
+  training/sft/iteration-003/ trainer checkpoints (weights, optimizer, scheduler, step)
   iterations/003/
     proposals/<scene_id>.json proposals of one scene, one file per fan-out branch
     samples.parquet           every candidate: accepted and rejected, with reasons
     scored.parquet            accepted samples with the solver's confidence
     train.parquet             the samples selected for training
-    checkpoint/               solver after this iteration's training (+ optimizer state)
-    train.json, eval.json     training and held-out results
+    train.json, eval.json     training summary (losses, steps, model_dir) and held-out result
     trajectories.jsonl        LLM proposer trajectories (when an LLM proposes)
   metrics.json                per-iteration metrics history
   checkpoints.sqlite          LangGraph's checkpoint database (resume)
@@ -58,6 +59,11 @@ class RunStore:
         return self.root / "solver" / "initial"
 
     @property
+    def initial_eval_path(self) -> Path:
+        """Held-out result of the starting solver (the baseline)."""
+        return self.root / "eval_initial.json"
+
+    @property
     def metrics_path(self) -> Path:
         return self.root / "metrics.json"
 
@@ -80,8 +86,9 @@ class RunStore:
     def train_set_path(self, iteration: int) -> Path:
         return self.iteration_dir(iteration) / "train.parquet"
 
-    def checkpoint_dir(self, iteration: int) -> Path:
-        return self.iteration_dir(iteration) / "checkpoint"
+    @property
+    def training_dir(self) -> Path:
+        return self.root / "training"
 
     def train_result_path(self, iteration: int) -> Path:
         return self.iteration_dir(iteration) / "train.json"

@@ -2,8 +2,10 @@
 
 The round as the loop runs it, as one command: a curriculum policy splits `--num` over the
 proposer's arms (task type x level), the proposer writes proposals, the sandbox runs each
-program, and the samples (pending or rejected with a reason; the verifier comes later) go
-to a Parquet file that `datasets.load_dataset("parquet", ...)` reads.
+program, the verifier decides every sample (accepted, or rejected with a reason; see
+docs/verifier.md), and all samples, rejected ones included for audit, go to a Parquet file
+that `datasets.load_dataset("parquet", ...)` reads. The verifier's per-sample details go
+beside it as `<name>.verification.json`.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from scenes.errors import UserError
 
 if TYPE_CHECKING:
     from agents.curriculum import Feedback
-    from agents.proposers import ProgrammaticConfig, ProposalBatch, Proposer
+    from agents.proposers import LLMProposer, ProgrammaticConfig, ProposalBatch, Proposer
     from agents.records import Sample
+    from agents.solver import SolverBackend
+    from tools.sandbox import Sandbox
 
 console = Console()
 
@@ -32,8 +36,25 @@ def propose(
     out: Annotated[Path, typer.Option(help="Samples file to write (*.parquet).")],
     num: Annotated[int, typer.Option(min=1, help="Proposals to make in total.")] = 100,
     proposer: Annotated[
-        str, typer.Option(help="Proposer: programmatic (llm: later).")
+        str, typer.Option(help="Proposer: programmatic (templates) or llm (a tool-using agent).")
     ] = "programmatic",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="The llm proposer's model: vllm:MODEL@http://host:port/v1, openai:MODEL, "
+            "anthropic:MODEL or any init_chat_model provider:MODEL "
+            "(default: vllm:Qwen/Qwen3-VL-8B-Instruct@http://localhost:8000/v1)."
+        ),
+    ] = None,
+    recheck: Annotated[
+        bool, typer.Option(help="llm: let the model review each question and withdraw it.")
+    ] = False,
+    trajectories: Annotated[
+        Path | None,
+        typer.Option(
+            help="llm: audit log of every attempt (default: OUT with .trajectories.jsonl)."
+        ),
+    ] = None,
     tasks: Annotated[
         list[str] | None,
         typer.Option(help="Task types to propose, repeatable or comma-separated (default: all)."),
@@ -48,12 +69,23 @@ def propose(
         int | None, typer.Option(min=1, help="Local sandbox workers (default: CPUs, max 4).")
     ] = None,
     timeout_s: Annotated[float, typer.Option(help="Time limit per program (s).")] = 10.0,
+    verify: Annotated[
+        bool, typer.Option(help="Verify the samples (off: they stay 'pending').")
+    ] = True,
+    blind_solver: Annotated[
+        str | None,
+        typer.Option(
+            help="Solver model (folder or hub id) for the verifier's blind check; "
+            "without one the blind check is skipped."
+        ),
+    ] = None,
 ) -> None:
-    """Propose questions with ground-truth programs, execute them, write samples."""
+    """Propose questions with ground-truth programs, execute and verify them, write samples."""
     from agents.curriculum import make_policy
     from agents.execution import ExecutionConfig, execute
     from agents.proposers import ProgrammaticConfig, plan_and_propose
     from agents.sample_io import write_samples
+    from agents.verifier import Verifier, VerifierConfig
     from scenes.schema import Scene, list_scene_dirs
     from tools.sandbox import make_sandbox
 
@@ -67,45 +99,106 @@ def propose(
         )
     loaded = [Scene.load(d) for d in scene_dirs]
     task_names = [t.strip() for item in tasks or [] for t in item.split(",") if t.strip()] or None
-    chosen = _make_proposer(proposer, ProgrammaticConfig(seed=seed, tasks=task_names))
+    if proposer != "llm" and (model or recheck or trajectories):
+        raise UserError("--model, --recheck and --trajectories apply to --proposer llm only")
     curriculum = make_policy(policy, seed=seed)
     last_round = _read_feedback(feedback) if feedback else None
     settings = {"workers": workers} if workers and sandbox == "local" else {}
+    log = trajectories or out.with_suffix(".trajectories.jsonl")
+    limits = ExecutionConfig(timeout_s=timeout_s)
+    solver = _load_solver(blind_solver) if verify and blind_solver else None
+    report = None
+    chosen = None
+    if proposer != "llm":
+        chosen = _make_proposer(proposer, ProgrammaticConfig(seed=seed, tasks=task_names))
 
-    with _progress() as progress:
+    with _progress() as progress, make_sandbox(sandbox, **settings) as runner:
+        if chosen is None:
+            chosen = _make_llm_proposer(
+                model,
+                seed,
+                task_names,
+                recheck,
+                log,
+                runner,
+                {scene.id: folder for scene, folder in zip(loaded, scene_dirs, strict=True)},
+            )
+            chosen.set_feedback(last_round)
         step = progress.add_task("proposing", total=num)
         batch = plan_and_propose(
             chosen, loaded, num, curriculum, last_round, lambda n: progress.advance(step, n)
         )
         run = progress.add_task("executing", total=len(batch.proposals))
-        with make_sandbox(sandbox, **settings) as runner:
-            samples = execute(
-                batch.proposals,
+        samples = execute(
+            batch.proposals,
+            {s.id: s for s in loaded},
+            runner,
+            config=limits,
+            on_progress=lambda n: progress.advance(run, n),
+        )
+        if verify:
+            verifier = Verifier(VerifierConfig(limits=limits), runner, solver)
+            names = [check.name for check in verifier.checks]
+            checking = progress.add_task("verifying", total=len(names))
+            report = verifier.verify(
+                samples,
                 {s.id: s for s in loaded},
-                runner,
-                config=ExecutionConfig(timeout_s=timeout_s),
-                on_progress=lambda n: progress.advance(run, n),
+                on_progress=lambda name: progress.update(
+                    checking, description=name, completed=names.index(name) if name in names else 0
+                ),
             )
+            samples = report.samples
     write_samples(samples, out)
     console.print(_report(batch, samples))
-    accepted = sum(s.verdict == "pending" for s in samples)
-    console.print(
-        f"wrote {len(samples)} samples ({accepted} passed execution) over {len(loaded)} "
-        f"scene(s) to {out}"
-    )
+    if report is not None:
+        audit = out.with_suffix(".verification.json")
+        audit.write_text(report.model_dump_json(exclude={"samples"}, indent=1), encoding="utf-8")
+        console.print(report.check_table())
+        console.print(report.reason_table("proposer_id"))
+        for note in report.notes:
+            console.print(f"note: {note}")
+        accepted = len(report.accepted)
+        outcome = f"{accepted} accepted, {len(samples) - accepted} rejected; details in {audit}"
+    else:
+        outcome = f"{sum(s.verdict == 'pending' for s in samples)} passed execution, not verified"
+    console.print(f"wrote {len(samples)} samples ({outcome}) over {len(loaded)} scene(s) to {out}")
+    if proposer == "llm":
+        console.print(f"attempt trajectories appended to {log}")
 
 
 def _make_proposer(name: str, config: ProgrammaticConfig) -> Proposer:
     from agents.proposers import PROPOSERS
 
-    if name == "llm" and name not in PROPOSERS:
-        raise UserError(
-            "--proposer llm is not available yet (it arrives with the LLM proposer agent); "
-            "use --proposer programmatic"
-        )
     if name not in PROPOSERS:
         raise UserError(f"unknown proposer {name!r}; choose one of {', '.join(sorted(PROPOSERS))}")
     return PROPOSERS[name](config)
+
+
+def _make_llm_proposer(
+    model: str | None,
+    seed: int,
+    tasks: list[str] | None,
+    recheck: bool,
+    log: Path,
+    sandbox: Sandbox,
+    scene_dirs: dict[str, Path],
+) -> LLMProposer:
+    """The LLM proposer on the command's sandbox, with the scene folders for frame images."""
+    from agents.proposers import LLMProposer, LLMProposerConfig
+
+    config = LLMProposerConfig(seed=seed, tasks=tasks, recheck=recheck, trajectory_path=str(log))
+    if model:
+        config.model = model
+    return LLMProposer(config, sandbox=sandbox, scene_dirs=scene_dirs)
+
+
+def _load_solver(model: str) -> SolverBackend:
+    from agents.solver import SolverConfig, load_solver
+
+    try:
+        return load_solver(SolverConfig(model=model))
+    except (OSError, ValueError, RuntimeError) as error:
+        raise UserError(f"--blind-solver {model}: {error}") from error
 
 
 def _read_feedback(path: Path) -> Feedback:
@@ -149,13 +242,13 @@ def _report(batch: ProposalBatch, samples: list[Sample]) -> Table:
         task = sample.proposal.question_type
         if sample.verdict == "rejected":
             rejected.setdefault(task, Counter())[sample.reason or "unknown"] += 1
-        else:
+        else:  # accepted, or pending when not verified
             accepted[task] += 1
     table = Table(title="proposals per task")
     table.add_column("task", no_wrap=True)
     for column in ("requested", "proposed", "accepted", "rejected"):
         table.add_column(column, justify="right")
-    table.add_column("why rejected (execution)")
+    table.add_column("why rejected")
     table.add_column("why not proposed (attempts)")
     for task in sorted(requested):
         made = sum(a.proposed for a in batch.arms if a.question_type == task)

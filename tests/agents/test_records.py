@@ -45,3 +45,9 @@ def test_fingerprint_ignores_case_and_spacing() -> None:
 def test_options_must_be_lettered_in_order() -> None:
     with pytest.raises(ValidationError, match="must start with 'B. '"):
         make_proposal(options=["A. chair", "C. lamp"])
+
+
+def test_too_many_options_is_a_validation_error() -> None:
+    options = [f"{letter}. x{letter}" for letter in "ABCDEFGHIJ"] + ["K. extra"]
+    with pytest.raises(ValidationError, match="at most 10 options"):
+        make_proposal(options=options)

@@ -45,7 +45,10 @@ def test_propose_writes_samples_and_prints_the_report(
     samples = read_samples(out)
     assert 40 <= len(samples) <= 60
     assert {s.proposal.scene_id for s in samples} == {"demo-room"}
-    assert all(s.verdict == "pending" and s.ground_truth for s in samples)
+    assert all(s.verdict in ("accepted", "rejected") for s in samples)  # verified
+    assert all(s.ground_truth for s in samples if s.verdict == "accepted")
+    assert sum(s.verdict == "accepted" for s in samples) >= 30
+    assert "removed per check" in printed and out.with_suffix(".verification.json").exists()
     rows = datasets.load_dataset("parquet", data_files=str(out))["train"]
     for column in (
         "question_type",
@@ -93,7 +96,8 @@ def test_tasks_feedback_and_uniform_policy(
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--proposer", "llm"], "not available yet"),
+        (["--proposer", "llm", "--model", "nosuchprovider:m"], "not a model spec"),
+        (["--model", "openai:gpt-4o"], "apply to --proposer llm only"),
         (["--proposer", "oracle"], "unknown proposer"),
         (["--tasks", "object_countin"], "unknown task type"),
         (["--policy", "greedy"], "unknown curriculum policy"),

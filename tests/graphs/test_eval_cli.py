@@ -1,0 +1,151 @@
+"""`ouroboros eval` end to end: build ProcSpatial, evaluate the tiny solver on it and on a
+VSI-Bench-format folder, compare two results, and the one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from agents.solver.tiny import build_tiny_solver
+from evaluation.report import load_report
+from graphs.cli import main
+
+TINY = ["--frame-size", "64", "--max-new-tokens", "3", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def procspatial_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench") / "procspatial"
+    code = main(
+        [
+            "eval", "build-procspatial", "--out", str(out), "--size", "20", "--num-scenes", "4",
+            "--frames", "16", "--width", "64", "--height", "48", "--question-frames", "8",
+            "--workers", "2",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(build_tiny_solver(tmp_path_factory.mktemp("tiny") / "tiny-solver"))
+
+
+@pytest.fixture(scope="module")
+def vsibench_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Rows as JSON Lines plus one 12-frame mp4 at {dataset}/{scene_name}.mp4."""
+    root = tmp_path_factory.mktemp("vsibench")
+    (root / "scannet").mkdir()
+    with av.open(str(root / "scannet" / "scene0001_00.mp4"), mode="w") as container:
+        stream = container.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for index in range(12):
+            pixels = np.full((48, 64, 3), 20 * index, dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        container.mux(stream.encode())
+    base = {"dataset": "scannet", "scene_name": "scene0001_00", "question": "How many chairs?"}
+    rows = [
+        {**base, "id": 1, "question_type": "object_counting", "ground_truth": "4", "options": None},
+        {
+            **base,
+            "id": 2,
+            "question_type": "object_rel_direction_easy",
+            "ground_truth": "B",
+            "options": ["A. left", "B. right"],
+        },
+        {
+            **base,
+            "id": 3,
+            "question_type": "route_planning",
+            "ground_truth": "A",
+            "options": ["A. x", "B. y"],
+        },
+    ]
+    (root / "test.jsonl").write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    return root
+
+
+def test_eval_on_procspatial_writes_results_and_chart(
+    procspatial_dir: Path, tiny_model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = json.loads((procspatial_dir / "manifest.json").read_text())
+    assert manifest["num_rows"] + sum(manifest["shortfall"].values()) == 20
+    assert manifest["seed_base"] == 1_000_000 and manifest["num_scenes"] == 4
+    out = tmp_path / "run"
+    args = ["eval", "--model", tiny_model, "--data", str(procspatial_dir), "--limit", "6"]
+    code = main([*args, "--out", str(out), *TINY])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    report = load_report(out / "results.json")
+    assert report.benchmark.name == "procspatial" and report.benchmark.version == "1"
+    assert report.benchmark.fingerprint == manifest["fingerprint"]
+    assert report.settings["frames"] == 8 and report.settings["limit"] == 6
+    assert len(report.predictions) == 6
+    assert (out / "scores.png").stat().st_size > 10_000
+    assert "overall (all tasks)" in printed and "wrote" in printed
+
+
+def test_eval_on_vsibench_then_compare(
+    vsibench_dir: Path, tiny_model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    args = ["eval", "--model", tiny_model, "--bench", "vsibench", "--data", str(vsibench_dir)]
+    assert main([*args, "--frames", "4", "--out", str(out), *TINY]) == 0
+    report = load_report(out)
+    assert report.benchmark.name == "vsibench" and report.settings["frames"] == 4
+    assert [p.id for p in report.predictions] == [1, 2, 3]
+    better = report.model_copy(
+        update={
+            "model": "other/model",
+            "result": report.result.model_copy(
+                update={"overall": (report.result.overall or 0) + 0.25}
+            ),
+        }
+    )
+    (tmp_path / "b.json").write_text(better.model_dump_json())
+    capsys.readouterr()
+    code = main(
+        [
+            "eval",
+            "--compare",
+            str(out / "results.json"),
+            str(tmp_path / "b.json"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    overall = next(line for line in printed.splitlines() if "overall (VSI-Bench)" in line)
+    assert overall.split()[-1] == "+25.0"
+    assert (tmp_path / "compare.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--model", "m"], "needs --model and --data"),
+        (["--model", "m", "--data", "DATA", "--bench", "nope"], "unknown --bench 'nope'"),
+        (["--model", "m", "--data", "MISSING"], "build-procspatial"),
+        (["--model", "m", "--data", "DATA", "--frames", "9"], "built with 8 frames"),
+        (["--model", "MISSING", "--data", "DATA"], "--model"),
+        (["--compare", "MISSING", "MISSING"], "no such results file"),
+    ],
+)
+def test_mistakes_get_one_line_errors(
+    arguments: list[str],
+    message: str,
+    procspatial_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    replace = {"DATA": str(procspatial_dir), "MISSING": str(tmp_path / "missing")}
+    code = main(["eval", *[replace.get(a, a) for a in arguments], *TINY])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in " ".join(err.split()) and "Traceback" not in err

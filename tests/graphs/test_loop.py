@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from agents.sample_io import read_samples
+from graphs.build import build_graph, open_checkpointer, run_config
+from graphs.config import load_config
+from graphs.planning import split_quotas
+from graphs.runtime import LoopRuntime, check_settings
+from graphs.store import RunStore
+from scenes.errors import UserError
+
+_spec = importlib.util.spec_from_file_location(
+    "loop_settings", Path(__file__).with_name("loop_settings.py")
+)
+loop_settings = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(loop_settings)
+TINY_LOOP = loop_settings.TINY_LOOP
+
+
+def test_split_quotas_spreads_every_arm_over_scenes_deterministically() -> None:
+    quotas = {("a", 1): 7, ("b", 2): 2, ("c", 3): 0}
+    tasks = split_quotas(quotas, ["s2", "s0", "s1"], iteration=1, seed=0)
+    assert tasks == split_quotas(quotas, ["s0", "s1", "s2"], iteration=1, seed=0)
+    per_arm: dict[tuple[str, int], int] = {}
+    for task in tasks:
+        for name, level, n in task["quotas"]:
+            per_arm[(name, level)] = per_arm.get((name, level), 0) + n
+    assert per_arm == {("a", 1): 7, ("b", 2): 2}
+    shares = sorted(n for t in tasks for name, _, n in t["quotas"] if name == "a")
+    assert shares == [2, 2, 3]
+
+
+def test_graph_reads_top_to_bottom() -> None:
+    graph = build_graph(load_config(), run_dir="unused").get_graph()
+    edges = {(e.source, e.target) for e in graph.edges}
+    chain = [
+        "__start__",
+        "prepare",
+        "plan",
+        "propose",
+        "execute_verify",
+        "score",
+        "select",
+        "train",
+        "evaluate",
+        "feedback",
+    ]
+    for source, target in zip(chain, chain[1:]):
+        assert (source, target) in edges
+    assert ("feedback", "plan") in edges and ("feedback", "__end__") in edges
+
+
+def test_bad_settings_are_reported_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="solver.settings"):
+        check_settings(load_config(overrides=["solver.settings.nmu_frames=3"]))
+    with pytest.raises(UserError, match="training.settings"):
+        check_settings(load_config(overrides=["training.settings.lr=3"]))
+    with pytest.raises(UserError, match="proposer.tasks"):
+        check_settings(load_config(overrides=["proposer.tasks=[no_such_task]"]))
+    with pytest.raises(UserError, match="held-out"):
+        check_settings(load_config(overrides=["scenes.seed=1000000"]))
+
+
+@pytest.mark.slow
+def test_the_loop_runs_end_to_end_and_resumes_idempotently(tmp_path: Path) -> None:
+    cfg = load_config(overrides=TINY_LOOP)
+    check_settings(cfg)
+    store = RunStore(tmp_path / "run")
+    runtime = LoopRuntime(config=cfg, store=store, quiet=True)
+    try:
+        with open_checkpointer(store) as saver:
+            graph = build_graph(cfg, checkpointer=saver, runtime=runtime)
+            state = graph.invoke({}, run_config(cfg))
+            # invoking again on a finished thread changes nothing
+            assert not graph.get_state(run_config(cfg)).next
+    finally:
+        runtime.close()
+
+    assert state["iteration"] == 2
+    assert state["stop_reason"].startswith("iteration budget")
+    assert [h["iteration"] for h in state["history"]] == [-1, 0, 1]
+    assert store.read_metrics() == state["history"]
+    for iteration in (0, 1):
+        samples = read_samples(store.samples_path(iteration))
+        assert samples, "every candidate is kept"
+        assert {s.verdict for s in samples} <= {"accepted", "rejected"}
+        assert all(s.reason for s in samples if s.verdict == "rejected")
+        scored = read_samples(store.scored_path(iteration))
+        assert len(scored) == sum(s.verdict == "accepted" for s in samples)
+        assert all(0.0 <= s.confidence <= 1.0 for s in scored)
+        assert store.eval_result_path(iteration).exists()
+    train_1 = store.read_json(store.train_result_path(1))
+    train_0 = store.read_json(store.train_result_path(0))
+    assert train_1["start_step"] == train_0["global_step"], "the step counter continues"
+    assert state["feedback"]["arms"], "feedback reaches the next round"
+    assert state["solver_checkpoint"] == train_1["model_dir"]
+    # the second round's plan was made from the first round's feedback
+    plan_1 = store.read_json(store.iteration_dir(1) / "plan.json")
+    assert sum(n for _, _, n in plan_1["quotas"]) == cfg.proposer.per_iteration

@@ -1,0 +1,1 @@
+"""Prompt templates used only in training (the GRPO answer-tag instruction)."""

@@ -1,0 +1,107 @@
+"""Verifiable rewards for GRPO, with VSI-Bench's own scoring.
+
+A reward is a function `(completions, **columns) -> list[float]` in TRL's signature: it
+gets the completions and every dataset column (`ground_truth`, `answer_kind`, ...) as
+lists, one entry per completion. To add one, write the function and add one line to
+`REWARDS`; then name it in `GRPOSettings.rewards`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from evaluation.metrics import exact_match, mean_relative_accuracy, parse_number, parse_reply
+
+RewardFunction = Callable[..., list[float]]
+
+_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+#: Optional reasoning in <think> tags, then exactly one answer in <answer> tags, nothing else.
+_FORMAT = re.compile(
+    r"^\s*(?:<think>.*?</think>\s*)?<answer>(?:(?!<answer>).)*?</answer>\s*$", re.DOTALL
+)
+
+
+def completion_text(completion: Any) -> str:
+    """The generated text of a completion: a string, or TRL's conversational message list."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list) and completion:
+        content = completion[-1].get("content", "")
+        if isinstance(content, list):
+            return "".join(part.get("text") or "" for part in content if part.get("type") == "text")
+        return str(content)
+    return ""
+
+
+def extract_answer(text: str) -> str:
+    """The answer VSI-Bench would score: inside the last <answer> tags if any, parsed."""
+    tagged = _ANSWER.findall(text)
+    return parse_reply((tagged[-1] if tagged else text).strip())
+
+
+def score_answer(text: str, ground_truth: str, answer_kind: str) -> float:
+    """Exact match on the option letter, or mean relative accuracy on the number."""
+    answer = extract_answer(text)
+    if answer_kind == "multiple_choice":
+        return exact_match(answer, str(ground_truth).strip())
+    target = parse_number(str(ground_truth))
+    if target is None:
+        raise ValueError(f"numeric ground truth {ground_truth!r} is not a number")
+    if not (math.isfinite(target) and target > 0):  # MRA is undefined; only exact counts
+        return 1.0 if parse_number(answer) == target else 0.0
+    return mean_relative_accuracy(parse_number(answer), target)
+
+
+def accuracy_reward(
+    completions: Sequence[Any],
+    ground_truth: Sequence[str],
+    answer_kind: Sequence[str],
+    **kwargs: Any,
+) -> list[float]:
+    """VSI-Bench's score of each completion's answer (letters: 0/1; numbers: MRA in [0, 1])."""
+    return [
+        score_answer(completion_text(completion), truth, kind)
+        for completion, truth, kind in zip(completions, ground_truth, answer_kind, strict=True)
+    ]
+
+
+def format_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
+    """1 when the completion is (optional <think>...</think>) <answer>...</answer>, else 0."""
+    return [1.0 if _FORMAT.match(completion_text(c)) else 0.0 for c in completions]
+
+
+def gated_format_reward(
+    completions: Sequence[Any],
+    ground_truth: Sequence[str],
+    answer_kind: Sequence[str],
+    **kwargs: Any,
+) -> list[float]:
+    """The format reward, counted only when the answer scores above zero (as ViLaSR does)."""
+    accuracy = accuracy_reward(completions, ground_truth, answer_kind)
+    formatted = format_reward(completions)
+    return [f if a > 0 else 0.0 for a, f in zip(accuracy, formatted, strict=True)]
+
+
+REWARDS: dict[str, RewardFunction] = {
+    "accuracy": accuracy_reward,
+    "format": format_reward,
+    "gated_format": gated_format_reward,
+}
+
+
+def resolve_rewards(names: Sequence[str]) -> list[RewardFunction]:
+    """Reward functions by name, with the known names in the error."""
+    unknown = [name for name in names if name not in REWARDS]
+    if unknown:
+        raise ValueError(
+            f"unknown reward(s) {unknown}; known: {sorted(REWARDS)}. Add a function to "
+            "training.rewards.REWARDS to define a new one"
+        )
+    if not names:
+        raise ValueError(
+            "GRPO needs at least one reward; e.g. rewards=['accuracy', 'gated_format']"
+        )
+    return [REWARDS[name] for name in names]
