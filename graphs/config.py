@@ -89,6 +89,16 @@ class SolverSection(Section):
 class TrainingSection(Section):
     method: Literal["sft", "grpo"] = Field("sft", description="SFT (the paper) or GRPO.")
     tiny: bool = Field(False, description="Start from the CPU-friendly tiny-model settings.")
+    launcher: Literal["inprocess", "accelerate"] = Field(
+        "inprocess",
+        description="Train inside the loop's process, or in an 'accelerate launch' subprocess "
+        "(multi-GPU: DDP or DeepSpeed ZeRO-3).",
+    )
+    accelerate_config: str = Field(
+        "ddp",
+        description="For launcher=accelerate: 'ddp', 'zero3' or a path to an accelerate YAML.",
+    )
+    num_processes: int = Field(1, ge=1, description="For launcher=accelerate: processes (GPUs).")
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Fields of training.config.SFTSettings / GRPOSettings."
     )

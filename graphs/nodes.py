@@ -217,8 +217,22 @@ def train(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
         )
         return {}
     settings = training_settings(rt.config, _initial_model(rt))
-    trainer = SolverTrainer(settings, rt.store.training_dir)
-    result = trainer.train_iteration(selected, rt.scene_dirs(), iteration)
+    training = rt.config.training
+    if training.launcher == "accelerate":
+        from graphs.launch import train_with_accelerate
+
+        result = train_with_accelerate(
+            settings,
+            rt.store.train_set_path(iteration),
+            rt.store.scenes_dir,
+            rt.store.training_dir,
+            iteration,
+            training.accelerate_config,
+            training.num_processes,
+        )
+    else:
+        trainer = SolverTrainer(settings, rt.store.training_dir)
+        result = trainer.train_iteration(selected, rt.scene_dirs(), iteration)
     rt.store.write_json(
         rt.store.train_result_path(iteration),
         {

@@ -16,4 +16,5 @@ TINY_LOOP = [
     "evaluation.settings.height=48",
     "evaluation.settings.question_frames=2",
     "loop.iterations=2",
+    "sandbox.timeout_s=60",
 ]
