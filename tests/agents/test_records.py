@@ -43,7 +43,7 @@ def test_fingerprint_ignores_case_and_spacing() -> None:
 
 
 def test_options_must_be_lettered_in_order() -> None:
-    with pytest.raises(ValidationError, match="must start with 'B. '"):
+    with pytest.raises(ValidationError, match=r"must start with 'B\. '"):
         make_proposal(options=["A. chair", "C. lamp"])
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 from pathlib import Path
 
 import pytest
@@ -49,17 +50,17 @@ def test_graph_reads_top_to_bottom() -> None:
         "evaluate",
         "feedback",
     ]
-    for source, target in zip(chain, chain[1:]):
+    for source, target in itertools.pairwise(chain):
         assert (source, target) in edges
     assert ("feedback", "plan") in edges and ("feedback", "__end__") in edges
 
 
 def test_bad_settings_are_reported_before_any_work(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="solver.settings"):
+    with pytest.raises(UserError, match=r"solver\.settings"):
         check_settings(load_config(overrides=["solver.settings.nmu_frames=3"]))
-    with pytest.raises(UserError, match="training.settings"):
+    with pytest.raises(UserError, match=r"training\.settings"):
         check_settings(load_config(overrides=["training.settings.lr=3"]))
-    with pytest.raises(UserError, match="proposer.tasks"):
+    with pytest.raises(UserError, match=r"proposer\.tasks"):
         check_settings(load_config(overrides=["proposer.tasks=[no_such_task]"]))
     with pytest.raises(UserError, match="held-out"):
         check_settings(load_config(overrides=["scenes.seed=1000000"]))
