@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from agents.records import Proposal, Sample
+from agents.records import Proposal, Sample, option_text
 from agents.tasks import TASKS
 from agents.tasks.options import format_number
 from tools.sandbox.base import ErrorKind, ExecutionResult, Sandbox, scene_to_dict
@@ -85,8 +85,7 @@ def _option_letter(proposal: Proposal, value: Any) -> str:
         value = ", ".join(str(v) for v in value)
     wanted = " ".join(str(value).lower().split())
     for letter, option in zip(letters, proposal.options, strict=True):
-        text = option.partition(". ")[2]
-        if " ".join(text.lower().split()) == wanted:
+        if " ".join(option_text(option).lower().split()) == wanted:
             return letter
     raise BadAnswer(f"the program returned {value!r}, which is none of {proposal.options}")
 

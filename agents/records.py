@@ -19,6 +19,12 @@ Verdict = Literal["pending", "accepted", "rejected"]
 
 OPTION_LETTERS = "ABCDEFGHIJ"
 
+
+def option_text(option: str) -> str:
+    """'A. chair' -> 'chair': the text of a lettered option."""
+    return option.partition(". ")[2]
+
+
 #: VSI-Bench's eight task names (relative direction counted once), in its order.
 VSIBENCH_TASKS: tuple[str, ...] = (
     "object_counting",

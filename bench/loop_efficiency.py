@@ -21,8 +21,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,8 @@ CPU_LOOP = [
     "scenes.num=8",
     "proposer.per_iteration=64",
     "training.settings.steps_per_iteration=16",
-    "evaluation.settings.size=120",
-    "evaluation.settings.num_scenes=6",
+    "evaluation.settings.size=240",
+    "evaluation.settings.num_scenes=8",
 ]
 CI_LOOP = [
     "scenes.num=2",
@@ -98,13 +99,14 @@ SIZES: dict[str, ExperimentSize] = {
             question_frames=2,
             questions_per_scene=6,
             steps=2,
+            check_scenes=1,
         ),
     ),
     "cpu": ExperimentSize(
         description="The measured configuration: tiny solver, 2-core CPU, under 30 minutes.",
         overrides=CPU_LOOP,
         iterations=8,
-        warmup=WarmupConfig(num_scenes=8, questions_per_scene=30, steps=60),
+        warmup=WarmupConfig(num_scenes=8, questions_per_scene=30, steps=120),
     ),
     "gpu": ExperimentSize(
         description="Qwen3-VL-4B on one GPU (preset gpu-qwen3vl-4b); not run here.",
@@ -150,6 +152,44 @@ def run_loop(store: Any, cfg: Any, on_iteration: Callable[[], None]) -> None:
         runtime.close()
 
 
+def run_arms(
+    out: Path,
+    size: ExperimentSize,
+    shared: Any,
+    arms: list[str],
+    seeds: list[int],
+    console: Console,
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """One loop per (seed, arm) from the shared start; their records and wall times."""
+    from loop_efficiency_analysis import run_record
+    from loop_efficiency_setup import link_run
+
+    from graphs.config import load_config
+
+    runs, timings = [], {}
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, redirect_stdout=False, redirect_stderr=False) as bar:
+        total = bar.add_task("iterations", total=len(arms) * len(seeds) * size.iterations)
+        for seed in seeds:
+            for arm in arms:
+                name = f"{arm}-seed{seed}"
+                bar.update(total, description=f"iterations ({name})")
+                overrides = arm_overrides(size, arm, seed, shared.start_model)
+                cfg = load_config(size.preset, overrides=overrides)
+                store = link_run(out / "runs" / name, shared)
+                clock = time.perf_counter()
+                with _quiet(out / "logs" / f"{name}.log"):
+                    run_loop(store, cfg, lambda: bar.advance(total))
+                timings[name] = round(time.perf_counter() - clock, 1)
+                runs.append(run_record(store, arm, seed))
+    return runs, timings
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="cpu", help="Experiment size.")
@@ -168,9 +208,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     import torch
     from datasets.utils.logging import disable_progress_bar
-    from loop_efficiency_analysis import run_record, summarize
+    from loop_efficiency_analysis import summarize
     from loop_efficiency_output import plot, print_tables, write_markdown
-    from loop_efficiency_setup import build_shared, link_run
+    from loop_efficiency_setup import build_shared
     from transformers.utils import logging as hf_logging
 
     from graphs.config import load_config
@@ -182,7 +222,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     disable_progress_bar()
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    console = Console()
+    # bound to the real stdout: the loop's own output is redirected to log files meanwhile
+    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 180)
     out = args.out
     (out / "logs").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -195,28 +236,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"samples, held-out {shared.warmup['before']['overall']:.3f} -> "
         f"{shared.warmup['after']['overall']:.3f}"
     )
-    runs, timings = [], {}
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, redirect_stdout=False, redirect_stderr=False) as bar:
-        total = bar.add_task("iterations", total=len(arms) * len(seeds) * size.iterations)
-        for seed in seeds:
-            for arm in arms:
-                name = f"{arm}-seed{seed}"
-                bar.update(total, description=f"iterations ({name})")
-                cfg = load_config(
-                    size.preset, overrides=arm_overrides(size, arm, seed, shared.start_model)
-                )
-                store = link_run(out / "runs" / name, shared)
-                clock = time.perf_counter()
-                with _quiet(out / "logs" / f"{name}.log"):
-                    run_loop(store, cfg, lambda: bar.advance(total))
-                timings[name] = round(time.perf_counter() - clock, 1)
-                runs.append(run_record(store, arm, seed))
+    runs, timings = run_arms(out, size, shared, arms, seeds, console)
     results = {
         "size": args.size,
         "config": {**asdict(size), "arms": arms, "seeds": seeds},
@@ -235,7 +255,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _quiet(log: Path) -> Any:
+def _quiet(log: Path) -> Iterator[None]:
     """Send what the trainer and loaders print to a log file, so the progress bar stays readable."""
     with (
         open(log, "a", encoding="utf-8") as sink,

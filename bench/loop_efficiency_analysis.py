@@ -35,18 +35,27 @@ def _shares(counts: dict[str, float]) -> dict[str, float]:
     return {key: value / total for key, value in sorted(counts.items())} if total else {}
 
 
+def _bands(confidences: Sequence[float], easy: float, hard: float) -> dict[str, float]:
+    n = len(confidences) or 1
+    return {
+        "hard": sum(p < hard for p in confidences) / n,
+        "frontier": sum(hard <= p <= easy for p in confidences) / n,
+        "easy": sum(p > easy for p in confidences) / n,
+    }
+
+
 def round_record(store: RunStore, iteration: int, easy: float, hard: float) -> dict[str, Any]:
-    """One round: the solver's confidence on its accepted samples (before training on them)
-    and the quotas the proposer was asked for, as shares per task type and per level."""
-    confidences = [
-        float(s.confidence)
-        for s in read_samples(store.scored_path(iteration))
-        if s.confidence is not None
-    ]
+    """One round: the solver's confidence on its accepted samples (before training on them),
+    overall and per answer kind, and the quotas the proposer was asked for, as shares per
+    task type and per level."""
+    scored = [s for s in read_samples(store.scored_path(iteration)) if s.confidence is not None]
+    confidences = [float(s.confidence) for s in scored]
     histogram = [0] * HISTOGRAM_BINS
     for p in confidences:
         histogram[min(int(p * HISTOGRAM_BINS), HISTOGRAM_BINS - 1)] += 1
-    n = len(confidences) or 1
+    by_kind: dict[str, list[float]] = {}
+    for sample in scored:
+        by_kind.setdefault(sample.proposal.answer_kind, []).append(float(sample.confidence))
     plan = store.read_json(store.iteration_dir(iteration) / "plan.json")
     tasks: dict[str, float] = {}
     levels: dict[str, float] = {}
@@ -56,12 +65,12 @@ def round_record(store: RunStore, iteration: int, easy: float, hard: float) -> d
     return {
         "iteration": iteration,
         "scored": len(confidences),
-        "mean_confidence": sum(confidences) / n,
+        "mean_confidence": sum(confidences) / (len(confidences) or 1),
         "histogram": histogram,
-        "bands": {
-            "hard": sum(p < hard for p in confidences) / n,
-            "frontier": sum(hard <= p <= easy for p in confidences) / n,
-            "easy": sum(p > easy for p in confidences) / n,
+        "bands": _bands(confidences, easy, hard),
+        "kind_bands": {
+            kind: {**_bands(ps, easy, hard), "share": len(ps) / len(confidences)}
+            for kind, ps in sorted(by_kind.items())
         },
         "task_share": _shares(tasks),
         "level_share": _shares(levels),
@@ -128,6 +137,16 @@ def arm_curve(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return curve
 
 
+def _mean_nested(dicts: Sequence[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    keys = sorted({key for d in dicts for key in d})
+    return {key: _mean_dicts([d[key] for d in dicts if key in d]) for key in keys}
+
+
+def total_variation(a: dict[str, float], b: dict[str, float]) -> float:
+    """Half the L1 distance between two share dicts: 0 same mix, 1 nothing in common."""
+    return 0.5 * sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in set(a) | set(b))
+
+
 def arm_rounds(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per round, over an arm's seeds: mean confidence, histogram, band and quota shares."""
     length = min(len(run["rounds"]) for run in runs)
@@ -142,11 +161,35 @@ def arm_rounds(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                     sum(col) for col in zip(*(r["histogram"] for r in rounds), strict=True)
                 ],
                 "bands": _mean_dicts([r["bands"] for r in rounds]),
+                "kind_bands": _mean_nested([r["kind_bands"] for r in rounds]),
                 "task_share": _mean_dicts([r["task_share"] for r in rounds]),
                 "level_share": _mean_dicts([r["level_share"] for r in rounds]),
             }
         )
     return out
+
+
+def add_shift(rounds: dict[str, list[dict[str, Any]]], reference: str = "static") -> None:
+    """How far each arm's quotas moved from the reference arm's, per round (task and level)."""
+    if reference not in rounds:
+        return
+    for arm_rounds_ in rounds.values():
+        for own, ref in zip(arm_rounds_, rounds[reference], strict=False):
+            own["shift"] = {
+                "task": total_variation(own["task_share"], ref["task_share"]),
+                "level": total_variation(own["level_share"], ref["level_share"]),
+            }
+
+
+def paired_difference(
+    runs: Sequence[dict[str, Any]], arm: str, reference: str, index: int
+) -> dict[str, float] | None:
+    """Arm minus reference score after iteration `index`, paired by seed (same scenes,
+    same first round), as mean and sd over seeds."""
+    mine = {r["seed"]: r["points"][index]["overall"] for r in runs if r["arm"] == arm}
+    theirs = {r["seed"]: r["points"][index]["overall"] for r in runs if r["arm"] == reference}
+    diffs = [mine[seed] - theirs[seed] for seed in sorted(set(mine) & set(theirs))]
+    return _spread(diffs) if diffs else None
 
 
 def reach(curve: Sequence[dict[str, Any]], score: float, axis: str) -> float | None:
@@ -197,8 +240,18 @@ def summarize(
     curves = {arm: arm_curve(group) for arm, group in by_arm.items() if group}
     budgets = [i for i in budget_iterations(iterations) if all(i < len(c) for c in curves.values())]
     table = {
-        arm: [{"iterations": i + 1, **curve[i]} for i in budgets] for arm, curve in curves.items()
+        arm: [
+            {
+                "iterations": i + 1,
+                **curve[i],
+                "vs_static": paired_difference(runs, arm, "static", i) if arm != "static" else None,
+            }
+            for i in budgets
+        ]
+        for arm, curve in curves.items()
     }
+    rounds = {arm: arm_rounds(group) for arm, group in by_arm.items() if group}
+    add_shift(rounds)
     headlines: dict[str, Any] = {}
     if "static" in curves:
         for arm in curves:
@@ -212,7 +265,7 @@ def summarize(
         "budget_iterations": budgets,
         "baseline": _spread([run["baseline"] for run in runs]) if runs else None,
         "curves": curves,
-        "rounds": {arm: arm_rounds(group) for arm, group in by_arm.items() if group},
+        "rounds": rounds,
         "table": table,
         "headline": headlines,
     }

@@ -36,9 +36,16 @@ def budget_rows(summary: dict[str, Any]) -> list[list[str]]:
                     _pct(o["mean"]),
                     _pct(o["sd"]),
                     f"{_pct(o['min'])}-{_pct(o['max'])}",
+                    _signed(p.get("vs_static")),
                 ]
             )
     return rows
+
+
+def _signed(diff: dict[str, float] | None) -> str:
+    if diff is None:
+        return "-"
+    return f"{100 * diff['mean']:+.1f} ± {100 * diff['sd']:.1f}"
 
 
 BUDGET_HEADER = [
@@ -50,6 +57,7 @@ BUDGET_HEADER = [
     "held-out %",
     "sd",
     "min-max",
+    "vs static (paired)",
 ]
 
 
@@ -61,13 +69,18 @@ def task_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return ["task", *arms], [[t, *(_pct(last[a].get(t)) for a in arms)] for t in tasks]
 
 
-def round_rows(summary: dict[str, Any], top: int = 3) -> list[list[str]]:
-    """Per arm and round: confidence, band shares and what the proposer was asked for most."""
+def round_rows(summary: dict[str, Any], top: int = 2) -> list[list[str]]:
+    """Per arm, at the budget rounds: confidence, bands, numeric answers' hard share, and
+    how far the proposer's quotas moved from the static arm's (total variation)."""
     rows = []
+    keep = set(summary["budget_iterations"])
     for arm, rounds in summary["rounds"].items():
         for r in rounds:
+            if r["iteration"] not in keep:
+                continue
             tasks = sorted(r["task_share"].items(), key=lambda kv: -kv[1])[:top]
-            levels = " ".join(f"L{k}:{100 * v:.0f}" for k, v in sorted(r["level_share"].items()))
+            numeric = r["kind_bands"].get("numeric", {})
+            shift = r.get("shift") or {}
             rows.append(
                 [
                     arm,
@@ -76,14 +89,25 @@ def round_rows(summary: dict[str, Any], top: int = 3) -> list[list[str]]:
                     _pct(r["bands"].get("hard")),
                     _pct(r["bands"].get("frontier")),
                     _pct(r["bands"].get("easy")),
-                    ", ".join(f"{t} {100 * s:.0f}%" for t, s in tasks),
-                    levels,
+                    f"{_pct(numeric.get('hard'))} of {_pct(numeric.get('share'))}",
+                    f"{_pct(shift.get('task'))} / {_pct(shift.get('level'))}",
+                    ", ".join(f"{t} {100 * v:.0f}%" for t, v in tasks),
                 ]
             )
     return rows
 
 
-ROUND_HEADER = ["arm", "round", "mean p", "hard %", "frontier %", "easy %", "top tasks", "levels %"]
+ROUND_HEADER = [
+    "arm",
+    "round",
+    "mean p",
+    "hard %",
+    "frontier %",
+    "easy %",
+    "numeric: hard % of share %",
+    "quota shift vs static: task / level %",
+    "largest quotas",
+]
 
 
 def headline_rows(summary: dict[str, Any]) -> list[list[str]]:
@@ -118,10 +142,23 @@ def sections(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[st
         ["forms", ", ".join(f"{k} {v}" for k, v in (warmup.get("forms") or {}).items()) or "-"],
         ["steps x batch", f"{warmup.get('steps')} x {warmup.get('global_batch_size', '-')}"],
         ["epochs", str(warmup.get("epochs", "-"))],
-        ["loss first -> last", f"{warmup.get('first_loss')} -> {warmup.get('last_loss')}"],
+        [
+            "loss first -> last",
+            f"{warmup.get('first_loss') or 0:.2f} -> {warmup.get('last_loss') or 0:.2f}",
+        ],
         ["held-out before", _pct(warmup["before"]["overall"])],
         ["held-out after", _pct(warmup["after"]["overall"])],
     ]
+    check = warmup.get("perception_check")
+    if check:
+        for form, majority in check["majority"].items():
+            warm.append(
+                [
+                    f"{form} on unseen scenes",
+                    f"{_pct(check['before'][form])} -> {_pct(check['after'][form])} "
+                    f"(most common answer: {_pct(majority)})",
+                ]
+            )
     task_header, tasks = task_rows(summary)
     return [
         ("Warm-up", ["", "value"], warm),
@@ -163,7 +200,8 @@ def plot(results: dict[str, Any], path: Path) -> Path:
             low = [m - s for m, s in zip(mean, sd, strict=True)]
             high = [m + s for m, s in zip(mean, sd, strict=True)]
             ax.fill_between(x, low, high, color=colour, alpha=0.15)
-        ax.axhline(100 * results["warmup"]["after"]["overall"], ls="--", c="k", lw=0.8)
+        warm = 100 * results["warmup"]["after"]["overall"]
+        ax.axhline(warm, ls="--", c="k", lw=0.8, label="start (after warm-up)")
         ax.set_xscale("log", base=2)
         ax.set_xlabel(f"cumulative samples {axis.replace('_', ' ')} (mean over seeds)")
         ax.set_ylabel("held-out ProcSpatial overall (%)")

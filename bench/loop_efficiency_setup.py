@@ -8,6 +8,8 @@
     OUT/warmup/training/          the warm-up's SFT run; its checkpoint starts every arm
     OUT/warmup/eval_before.json   held-out result before the warm-up
     OUT/warmup/eval_after.json    ... and after it (every run's baseline, eval_initial.json)
+    OUT/warmup/check/             perception questions on further unseen scenes, and the
+                                  solver's accuracy on them before and after (can it see?)
 
 Each step is skipped when its output exists, so an interrupted experiment resumes.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +103,48 @@ def _warmup_samples(cfg: RunConfig, warmup: WarmupConfig, root: Path) -> tuple[l
     return read_samples(path), scenes_dir
 
 
+def perception_check(
+    cfg: RunConfig, warmup: WarmupConfig, root: Path, models: dict[str, str]
+) -> dict[str, Any]:
+    """Accuracy per warm-up form on scenes the warm-up never saw, for each model, beside
+    the share of the most common answer (what a solver that cannot see can reach)."""
+    import json
+
+    path = root / "accuracy.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    from agents.solver.items import SolverItem
+    from agents.solver.solver import Solver
+
+    check = replace(warmup, seed=warmup.seed + warmup.num_scenes, num_scenes=warmup.check_scenes)
+    samples, scenes_dir = _warmup_samples(cfg, replace(check, check_scenes=0), root)
+    dirs = {Scene.load(folder).id: folder for folder in list_scene_dirs(scenes_dir)}
+    forms = sorted({s.proposal.question_type for s in samples})
+    record: dict[str, Any] = {
+        "questions": len(samples),
+        "scene_seeds": [check.seed, check.seed + check.num_scenes - 1],
+    }
+    truths = {
+        form: Counter(s.ground_truth for s in samples if s.proposal.question_type == form)
+        for form in forms
+    }
+    record["majority"] = {
+        form: c.most_common(1)[0][1] / sum(c.values()) for form, c in truths.items()
+    }
+    for label, model in models.items():
+        solver = Solver(solver_settings(cfg, model))
+        frames = solver.config.num_frames
+        items = [
+            SolverItem.from_sample(s, dirs[s.proposal.scene_id], None, frames) for s in samples
+        ]
+        right: dict[str, list[bool]] = {form: [] for form in forms}
+        for sample, result in zip(samples, solver.answer(items), strict=True):
+            right[sample.proposal.question_type].append(result.answer == sample.ground_truth)
+        record[label] = {form: sum(hits) / len(hits) for form, hits in right.items()}
+    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+    return record
+
+
 def build_shared(out: Path, cfg: RunConfig, warmup: WarmupConfig) -> Shared:
     """Scene pool, held-out benchmark and warmed-up starting solver (see module docstring)."""
     warmup.check()
@@ -130,6 +174,11 @@ def build_shared(out: Path, cfg: RunConfig, warmup: WarmupConfig) -> Shared:
     result = train_warmup(samples, dirs, settings, root / "training")
     model = str(result.model_dir)
     after = _evaluate(cfg, model, eval_dir, root / "eval_after.json")
+    check = (
+        perception_check(cfg, warmup, root / "check", {"before": initial, "after": model})
+        if warmup.check_scenes
+        else None
+    )
     record.update(
         samples=len(samples),
         forms=dict(sorted(Counter(s.proposal.question_type for s in samples).items())),
@@ -141,6 +190,7 @@ def build_shared(out: Path, cfg: RunConfig, warmup: WarmupConfig) -> Shared:
         last_loss=result.losses[-1] if result.losses else None,
         scene_seeds=[warmup.seed, warmup.seed + warmup.num_scenes - 1],
         after=heldout_summary(after),
+        perception_check=check,
     )
     return Shared(scenes_dir, eval_dir, model, root / "eval_after.json", record)
 

@@ -11,7 +11,6 @@ the table, since other processes slow every row.
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
@@ -19,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench_common import parse_config, procedural_scenes
 from rich.console import Console
 from rich.table import Table
 
@@ -26,8 +26,6 @@ from agents.curriculum import LearnabilityBandit
 from agents.execution import execute
 from agents.proposers import ProgrammaticConfig, ProgrammaticProposer, plan_and_propose
 from agents.sample_io import write_samples
-from scenes.procedural import generate_scenes
-from scenes.schema import Scene, list_scene_dirs
 from tools.sandbox import make_sandbox
 
 
@@ -43,33 +41,13 @@ class BenchConfig:
     scene_dir: str | None = field(default=None, metadata={"help": "Reuse scenes from here."})
 
 
-def parse() -> BenchConfig:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name, spec in BenchConfig.__dataclass_fields__.items():
-        parser.add_argument(
-            f"--{name.replace('_', '-')}",
-            type=int if spec.type in ("int", int) else str,
-            default=spec.default,
-            help=spec.metadata["help"],
-        )
-    return BenchConfig(**vars(parser.parse_args()))
-
-
 def main() -> None:
-    config = parse()
+    config = parse_config(BenchConfig, __doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(config.scene_dir or Path(tmp) / "scenes")
-        if not list_scene_dirs(root):
-            generate_scenes(
-                config.scenes,
-                config.seed,
-                root,
-                config.frames,
-                config.width,
-                config.height,
-                progress=False,
-            )
-        scenes = [Scene.load(d) for d in list_scene_dirs(root)[: config.scenes]]
+        scenes = procedural_scenes(
+            root, config.scenes, config.seed, config.frames, config.width, config.height
+        )
         proposer = ProgrammaticProposer(ProgrammaticConfig(seed=config.seed))
 
         start = time.perf_counter()

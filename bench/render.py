@@ -12,18 +12,18 @@ is printed beside the table: other processes slow every row.
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import trimesh
+from bench_common import parse_config
 from rich.console import Console
 from rich.table import Table
 from trimesh.ray.ray_pyembree import RayMeshIntersector
@@ -48,21 +48,6 @@ class BenchConfig:
         default=3, metadata={"help": "Passes over each scene's frames; the best pass counts."}
     )
     threads: int = field(default=0, metadata={"help": "Renderer threads (0: every core)."})
-
-
-def parse_args() -> BenchConfig:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for spec in fields(BenchConfig):
-        default = spec.default_factory() if callable(spec.default_factory) else spec.default  # type: ignore[misc]
-        if isinstance(default, list):
-            parser.add_argument(
-                f"--{spec.name}", type=int, nargs="+", default=default, help=spec.metadata["help"]
-            )
-        else:
-            parser.add_argument(
-                f"--{spec.name}", type=type(default), default=default, help=spec.metadata["help"]
-            )
-    return BenchConfig(**vars(parser.parse_args()))
 
 
 @dataclass
@@ -141,7 +126,7 @@ def measure_scene(
 
 
 def main() -> None:
-    cfg = parse_args()
+    cfg = parse_config(BenchConfig, __doc__.splitlines()[0])
     console = Console(width=120)
     pixels = cfg.width * cfg.height
     threads = cfg.threads or os.cpu_count() or 1

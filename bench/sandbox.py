@@ -16,7 +16,6 @@ a time. The load average is printed too: other processes slow every row.
 
 from __future__ import annotations
 
-import argparse
 import builtins
 import json
 import os
@@ -27,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,8 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+from bench_common import parse_config  # noqa: E402
 
 from scenes.procedural import layout_scene  # noqa: E402
 from tools.sandbox import LocalSandbox  # noqa: E402
@@ -77,19 +78,6 @@ def cpu_seconds() -> float:
         resource.getrusage(resource.RUSAGE_CHILDREN),
     )
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def parse_args() -> BenchConfig:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    for spec in fields(BenchConfig):
-        parser.add_argument(
-            f"--{spec.name.replace('_', '-')}",
-            dest=spec.name,
-            type=int,
-            default=spec.default,
-            help=spec.metadata["help"],
-        )
-    return BenchConfig(**vars(parser.parse_args()))
 
 
 def latencies_ms(run_one: Callable[[], Any], count: int) -> tuple[list[float], Any]:
@@ -198,7 +186,7 @@ def new_process_per_program(scene: Any, runs: int, workers: int) -> Row:
 
 
 def main() -> None:
-    config = parse_args()
+    config = parse_config(BenchConfig, (__doc__ or "").splitlines()[0])
     scene = layout_scene(config.seed)
     floor = in_process_floor(scene, config.runs)
     pool, isolation = warm_pool(scene, config.runs, config.workers)

@@ -319,26 +319,40 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def bench_parser(description: str) -> argparse.ArgumentParser:
+    """The options every GPU benchmark takes (this one and train_gpu.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--tiny", action="store_true", help="tiny model instead of the 4B sizes")
     parser.add_argument("--device", default="cuda", help="cuda, cuda:1, cpu")
     parser.add_argument("--frames", type=int, default=None, help="frames per sample (16; tiny: 4)")
     parser.add_argument("--frame-size", type=int, default=None, help="pixels (448; tiny: 64)")
-    parser.add_argument("--scenes", type=int, default=None, help="scenes (2)")
-    parser.add_argument(
-        "--questions", type=int, default=None, help="questions per scene (32; tiny: 8)"
-    )
-    parser.add_argument("--batch", type=int, default=4, help="samples per forward, batched row")
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
+    return parser
+
+
+def parse_sized(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    defaults: dict[str, tuple[int, int]],
+) -> argparse.Namespace:
+    """Parse `argv`; options left unset take their (full, tiny) default; cuda needs a GPU."""
     args = parser.parse_args(argv)
-    defaults = {"frames": (16, 4), "frame_size": (448, 64), "scenes": (2, 2), "questions": (32, 8)}
-    for name, (full, tiny) in defaults.items():
+    for name, (full, tiny) in {"frames": (16, 4), "frame_size": (448, 64), **defaults}.items():
         if getattr(args, name) is None:
             setattr(args, name, tiny if args.tiny else full)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error("no CUDA GPU visible; run with --tiny --device cpu for the CPU path")
     return args
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = bench_parser(__doc__.split("\n")[0])
+    parser.add_argument("--scenes", type=int, default=None, help="scenes (2)")
+    parser.add_argument(
+        "--questions", type=int, default=None, help="questions per scene (32; tiny: 8)"
+    )
+    parser.add_argument("--batch", type=int, default=4, help="samples per forward, batched row")
+    return parse_sized(parser, argv, {"scenes": (2, 2), "questions": (32, 8)})
 
 
 def main(argv: list[str] | None = None) -> dict:

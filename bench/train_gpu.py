@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import (
     AutoModelForImageTextToText,
@@ -59,7 +58,7 @@ import solver_gpu  # noqa: E402  (the 4B config, question templates, timing help
 from agents.records import Proposal, Sample  # noqa: E402
 from agents.solver.scoring import base_model  # noqa: E402
 from agents.solver.tiny import build_processor, build_tiny_solver, build_tokenizer  # noqa: E402
-from scenes.schema import CameraIntrinsics, Frame, Room, Scene  # noqa: E402
+from scenes.noise import write_noise_scene  # noqa: E402
 from training.collator import SolverCollator  # noqa: E402
 from training.config import SFTSettings  # noqa: E402
 from training.sft import sft_dataset, sft_trainer  # noqa: E402
@@ -77,44 +76,17 @@ ANCHOR = {
 def write_scenes(root: Path, scenes: int, frames: int, frame_size: int) -> Path:
     """Scenes with noise frames on disk (the trainer reads frames from files, as in the loop)."""
     rng = np.random.default_rng(0)
-    intrinsics = CameraIntrinsics(
-        width=frame_size,
-        height=frame_size,
-        fx=frame_size,
-        fy=frame_size,
-        cx=frame_size / 2,
-        cy=frame_size / 2,
-    )
     for s in range(scenes):
-        scene_dir = root / f"scene-{s}"
-        (scene_dir / "frames").mkdir(parents=True)
-        frame_list = []
-        for i in range(frames):
-            relative = f"frames/{i:04d}.png"
-            pixels = rng.integers(0, 256, (frame_size, frame_size, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(scene_dir / relative)
-            pose = (
-                (1.0, 0.0, 0.0, 0.1 * i),
-                (0.0, 1.0, 0.0, 0.0),
-                (0.0, 0.0, 1.0, 1.5),
-                (0, 0, 0, 1.0),
-            )
-            frame_list.append(
-                Frame(
-                    index=i,
-                    timestamp=float(i),
-                    intrinsics=intrinsics,
-                    camera_to_world=pose,
-                    image_path=relative,
-                )
-            )
-        Scene(
-            id=f"scene-{s}",
-            source="procedural",
-            room=Room(floor_polygon=((0, 0), (4, 0), (4, 3), (0, 3)), height=2.6, area=12.0),
+        write_noise_scene(
+            root / f"scene-{s}",
+            f"scene-{s}",
+            num_frames=frames,
+            width=frame_size,
+            height=frame_size,
+            seed=rng,
             objects=(),
-            frames=tuple(frame_list),
-        ).save(scene_dir)
+            seconds_per_frame=1.0,
+        )
     return root
 
 
@@ -471,11 +443,7 @@ def format_table(report: dict[str, Any]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tiny", action="store_true", help="tiny model instead of the 4B sizes")
-    parser.add_argument("--device", default="cuda", help="cuda, cuda:1, cpu")
-    parser.add_argument("--frames", type=int, default=None, help="frames per sample (16; tiny: 4)")
-    parser.add_argument("--frame-size", type=int, default=None, help="pixels (448; tiny: 64)")
+    parser = solver_gpu.bench_parser(__doc__.split("\n")[0])
     parser.add_argument("--scenes", type=int, default=None, help="scenes (8; tiny: 2)")
     parser.add_argument(
         "--questions", type=int, default=None, help="questions per scene (16; tiny: 4)"
@@ -485,23 +453,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps (2; tiny: 1)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps (5; tiny: 2)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
-    args = parser.parse_args(argv)
     defaults = {
-        "frames": (16, 4),
-        "frame_size": (448, 64),
         "scenes": (8, 2),
         "questions": (16, 4),
         "batch": (8, 2),
         "warmup": (2, 1),
         "steps": (5, 2),
     }
-    for name, (full, tiny) in defaults.items():
-        if getattr(args, name) is None:
-            setattr(args, name, tiny if args.tiny else full)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        parser.error("no CUDA GPU visible; run with --tiny --device cpu for the CPU path")
-    return args
+    return solver_gpu.parse_sized(parser, argv, defaults)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

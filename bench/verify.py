@@ -15,7 +15,6 @@ proposer makes (see `FAULTS`), so the table shows every check at work on one rou
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import tempfile
@@ -23,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench_common import parse_config, procedural_scenes
 from rich.console import Console
 from rich.table import Table
 
@@ -31,8 +31,6 @@ from agents.execution import execute
 from agents.proposers import ProgrammaticConfig, ProgrammaticProposer, plan_and_propose
 from agents.records import Proposal
 from agents.verifier import Verifier
-from scenes.procedural import generate_scenes
-from scenes.schema import Scene, list_scene_dirs
 from tools.geometry import SceneView
 from tools.sandbox import make_sandbox
 
@@ -54,18 +52,6 @@ class BenchConfig:
     faults: int = field(default=0, metadata={"help": "Corrupted copies to add (see FAULTS)."})
     scene_dir: str = field(default="", metadata={"help": "Reuse scenes from here."})
     markdown: str = field(default="", metadata={"help": "Also write the tables here (Markdown)."})
-
-
-def parse() -> BenchConfig:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    for name, spec in BenchConfig.__dataclass_fields__.items():
-        parser.add_argument(
-            f"--{name.replace('_', '-')}",
-            type=int if isinstance(spec.default, int) else str,
-            default=spec.default,
-            help=spec.metadata["help"],
-        )
-    return BenchConfig(**vars(parser.parse_args()))
 
 
 def tiny_solver(folder: Path) -> object:
@@ -144,21 +130,13 @@ def inject_faults(
 
 
 def main() -> None:
-    config = parse()
+    config = parse_config(BenchConfig, (__doc__ or "").splitlines()[0])
     console = Console(width=200)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(config.scene_dir or Path(tmp) / "scenes")
-        if not list_scene_dirs(root):
-            generate_scenes(
-                config.scenes,
-                config.seed,
-                root,
-                config.frames,
-                config.width,
-                config.height,
-                progress=False,
-            )
-        scenes = [Scene.load(d) for d in list_scene_dirs(root)[: config.scenes]]
+        scenes = procedural_scenes(
+            root, config.scenes, config.seed, config.frames, config.width, config.height
+        )
         by_id = {s.id: s for s in scenes}
         solver = tiny_solver(Path(tmp)) if config.blind else None
         proposer = ProgrammaticProposer(ProgrammaticConfig(seed=config.seed))

@@ -27,7 +27,7 @@ from agents.records import RELATIVE_DIRECTION_LEVELS, VSIBENCH_TASKS, AnswerKind
 from evaluation.metrics import MULTIPLE_CHOICE_TASKS, NUMERIC_TASKS
 from evaluation.records import BenchmarkRow
 from evaluation.vsibench import load_benchmark_rows, select_rows
-from scenes.errors import UserError
+from scenes.errors import UserError, field_problem
 from scenes.sampling import uniform_positions
 from scenes.schema import Scene
 
@@ -115,11 +115,9 @@ def read_manifest(root: Path) -> ProcSpatialManifest:
     try:
         return ProcSpatialManifest.model_validate_json(path.read_text(encoding="utf-8"))
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "<root>"
         raise UserError(
-            f"{path}: not a ProcSpatial manifest this code reads (field '{where}': "
-            f"{first['msg']}); rebuild the benchmark with 'ouroboros eval build-procspatial'"
+            f"{path}: not a ProcSpatial manifest this code reads "
+            f"({field_problem(error.errors()[0])}); rebuild the benchmark with 'ouroboros eval build-procspatial'"
         ) from error
 
 

@@ -18,7 +18,7 @@ from agents.records import RELATIVE_DIRECTION_LEVELS, VSIBENCH_TASKS
 from evaluation.evaluator import EvalReport
 from evaluation.metrics import NUMERIC_TASKS, RELATIVE_DIRECTION
 from evaluation.records import TaskScore
-from scenes.errors import UserError
+from scenes.errors import UserError, field_problem
 from scenes.io import atomic_write_text
 
 RESULTS_FILE = "results.json"
@@ -45,10 +45,8 @@ def load_report(path: str | Path) -> EvalReport:
     try:
         return EvalReport.model_validate_json(path.read_text(encoding="utf-8"))
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "<root>"
         raise UserError(
-            f"{path}: not an 'ouroboros eval' results file (field '{where}': {first['msg']})"
+            f"{path}: not an 'ouroboros eval' results file ({field_problem(error.errors()[0])})"
         ) from error
 
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from evaluation.metrics import MULTIPLE_CHOICE_TASKS, NUMERIC_TASKS, parse_number
 from evaluation.records import BenchmarkRow
 from evaluation.video import read_video_frames
-from scenes.errors import UserError
+from scenes.errors import UserError, field_problem
 
 #: lmms-eval's VSI-Bench prompt parts (vsibench.yaml defaults; the empty pre_prompt falls
 #: back to the sentence below in `vsibench_doc_to_text`).
@@ -106,9 +106,7 @@ def load_benchmark_rows(path: str | Path) -> list[BenchmarkRow]:
         try:
             row = BenchmarkRow.model_validate(raw)
         except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(part) for part in first["loc"])
-            raise UserError(f"{where}: field '{field}': {first['msg']}") from error
+            raise UserError(f"{where}: {field_problem(error.errors()[0])}") from error
         _check_answer(row, where)
         rows.append(row)
     return rows

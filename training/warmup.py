@@ -62,6 +62,13 @@ class WarmupConfig:
         default=30, metadata={"help": "Questions asked per scene (spread over the forms)."}
     )
     steps: int = field(default=60, metadata={"help": "SFT optimizer steps of the warm-up."})
+    check_scenes: int = field(
+        default=4,
+        metadata={
+            "help": "Further scenes (the seeds right after the warm-up's) whose questions measure "
+            "the warm-up's own task on scenes it never saw."
+        },
+    )
     min_visible_fraction: float = field(
         default=0.02,
         metadata={"help": "A category counts as seen in a frame above this share of its pixels."},
@@ -72,7 +79,7 @@ class WarmupConfig:
     )
 
     def check(self) -> None:
-        check_training_seeds(self.seed, self.num_scenes, what="warm-up seed")
+        check_training_seeds(self.seed, self.num_scenes + self.check_scenes, what="warm-up seed")
         unknown = sorted(set(self.forms) - set(PERCEPTION_FORMS))
         if unknown or not self.forms:
             raise UserError(

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field
 
 from agents.curriculum import Arm, Feedback, LearnabilityBandit, UniformPolicy
 from agents.records import Proposal
+from agents.tasks import LEVELS, Task
+from scenes.errors import UserError
 from scenes.schema import Scene
 
 
@@ -72,6 +74,33 @@ class Proposer(Protocol):
 
 
 Policy = LearnabilityBandit | UniformPolicy
+
+
+def select_tasks(names: Sequence[str] | None, registry: Mapping[str, Task]) -> dict[str, Task]:
+    """The tasks a proposer is configured for (all of `registry` when no names are given)."""
+    names = names or list(registry)
+    unknown = [name for name in names if name not in registry]
+    if unknown:
+        raise UserError(
+            f"unknown task type(s) {', '.join(unknown)}; known: {', '.join(sorted(registry))}"
+        )
+    return {name: registry[name] for name in names}
+
+
+def task_arms(tasks: Mapping[str, Task]) -> list[Arm]:
+    """Every (task type, level) of `tasks`: what a proposer over them can be asked for."""
+    return [(name, level) for name, task in tasks.items() for level in sorted(task.levels)]
+
+
+def check_request(
+    tasks: Mapping[str, Task], scenes: Sequence[Scene], quotas: Mapping[Arm, int]
+) -> None:
+    """Refuse a round up front when there are no scenes or an arm is not one of `tasks`."""
+    if not scenes:
+        raise UserError("no scenes to propose on; generate some with 'ouroboros scenes generate'")
+    for arm in sorted(quotas):
+        if arm[0] not in tasks or arm[1] not in LEVELS:
+            raise UserError(f"this proposer has no arm {arm}; its arms: {task_arms(tasks)}")
 
 
 def plan_and_propose(

@@ -29,13 +29,19 @@ from langchain_core.tools import BaseTool
 from langgraph.errors import GraphRecursionError
 
 from agents.curriculum import Arm, Feedback
-from agents.proposers.base import ArmOutcome, ProposalBatch
+from agents.proposers.base import (
+    ArmOutcome,
+    ProposalBatch,
+    check_request,
+    select_tasks,
+    task_arms,
+)
 from agents.proposers.llm_agent import AgentLimits, build_agent_graph, recursion_limit
 from agents.proposers.llm_prompts import ProposerFeedback, request_prompt, system_prompt
 from agents.proposers.llm_trajectory import Trajectory, TrajectoryLog, audit_messages
 from agents.proposers.models import ModelSettings, accepts_images, make_chat_model, model_name
 from agents.records import Proposal, Sample
-from agents.tasks import LEVELS, TASKS
+from agents.tasks import TASKS
 from scenes.errors import UserError
 from scenes.schema import Scene
 from tools.agent_tools import QuestionRegistry, TaskRequest, ToolContext, ToolSettings, build_tools
@@ -107,13 +113,7 @@ class LLMProposer:
         feedback: ProposerFeedback | None = None,
     ) -> None:
         self.config = config or LLMProposerConfig()
-        names = self.config.tasks or list(TASKS)
-        unknown = [name for name in names if name not in TASKS]
-        if unknown:
-            raise UserError(
-                f"unknown task type(s) {', '.join(unknown)}; known: {', '.join(sorted(TASKS))}"
-            )
-        self.tasks = {name: TASKS[name] for name in names}
+        self.tasks = select_tasks(self.config.tasks, TASKS)
         self.model = make_chat_model(
             model if model is not None else self.config.model, self.config.model_settings
         )
@@ -174,7 +174,7 @@ class LLMProposer:
 
     # -- Proposer protocol ----------------------------------------------------------------
     def arms(self) -> list[Arm]:
-        return [(name, level) for name, task in self.tasks.items() for level in sorted(task.levels)]
+        return task_arms(self.tasks)
 
     def set_feedback(
         self, feedback: Feedback | ProposerFeedback | None, samples: Iterable[Sample] = ()
@@ -191,13 +191,7 @@ class LLMProposer:
         quotas: Mapping[Arm, int],
         on_progress: Callable[[int], None] | None = None,
     ) -> ProposalBatch:
-        if not scenes:
-            raise UserError(
-                "no scenes to propose on; generate some with 'ouroboros scenes generate'"
-            )
-        for arm in quotas:
-            if arm[0] not in self.tasks or arm[1] not in LEVELS:
-                raise UserError(f"this proposer has no arm {arm}; its arms: {self.arms()}")
+        check_request(self.tasks, scenes, quotas)
         ordered = sorted(scenes, key=lambda s: s.id)
         round_ = _Round(
             system=system_prompt(self.tasks, self.feedback), questions=QuestionRegistry()

@@ -15,11 +15,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agents.curriculum import Arm
-from agents.proposers.base import ArmOutcome, ProposalBatch
+from agents.proposers.base import (
+    ArmOutcome,
+    ProposalBatch,
+    check_request,
+    select_tasks,
+    task_arms,
+)
 from agents.records import Proposal
-from agents.tasks import LEVELS, TASKS, AmbiguityConfig, CannotPose, Task, TaskContext
+from agents.tasks import TASKS, AmbiguityConfig, CannotPose, Task, TaskContext
 from agents.tasks.options import LetterBalancer
-from scenes.errors import UserError
 from scenes.schema import Scene
 
 
@@ -58,17 +63,10 @@ class ProgrammaticProposer:
         self, config: ProgrammaticConfig | None = None, tasks: Mapping[str, Task] | None = None
     ) -> None:
         self.config = config or ProgrammaticConfig()
-        registry = dict(TASKS if tasks is None else tasks)
-        names = self.config.tasks or list(registry)
-        unknown = [name for name in names if name not in registry]
-        if unknown:
-            raise UserError(
-                f"unknown task type(s) {', '.join(unknown)}; known: {', '.join(sorted(registry))}"
-            )
-        self.tasks = {name: registry[name] for name in names}
+        self.tasks = select_tasks(self.config.tasks, TASKS if tasks is None else tasks)
 
     def arms(self) -> list[Arm]:
-        return [(name, level) for name, task in self.tasks.items() for level in sorted(task.levels)]
+        return task_arms(self.tasks)
 
     def propose(
         self,
@@ -76,10 +74,7 @@ class ProgrammaticProposer:
         quotas: Mapping[Arm, int],
         on_progress: Callable[[int], None] | None = None,
     ) -> ProposalBatch:
-        if not scenes:
-            raise UserError(
-                "no scenes to propose on; generate some with 'ouroboros scenes generate'"
-            )
+        check_request(self.tasks, scenes, quotas)
         scenes = sorted(scenes, key=lambda s: s.id)
         letters = LetterBalancer()
         contexts = [
@@ -97,8 +92,6 @@ class ProgrammaticProposer:
         made: dict[Arm, list[Proposal]] = {}
         for arm in sorted(quotas):
             name, level = arm
-            if name not in self.tasks or level not in LEVELS:
-                raise UserError(f"this proposer has no arm {arm}; its arms: {self.arms()}")
             outcomes[arm] = ArmOutcome(
                 question_type=name, level=level, requested=quotas[arm], proposed=0
             )

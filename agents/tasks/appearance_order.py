@@ -21,7 +21,6 @@ from agents.tasks.base import (
     TaskContext,
     program_source,
 )
-from agents.tasks.options import place_answer
 
 PROGRAM = """
 def first_frame(scene, category):
@@ -75,9 +74,7 @@ class AppearanceOrder(Task):
                 continue
             truth = ", ".join(ordered)
             distractors = self._distractors(ctx, ordered, near=level == 5)
-            options = place_answer(
-                truth, distractors, key=self.name, rng=ctx.rng, letters=ctx.letters
-            )
+            options = self.place_options(ctx, truth, distractors)
             shown = list(ordered)
             ctx.rng.shuffle(shown)
             question, template_id = self.question(ctx, choices=", ".join(shown))

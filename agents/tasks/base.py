@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import tools.geometry as g
 from agents.records import AnswerKind, Proposal
-from agents.tasks.options import LetterBalancer
+from agents.tasks.options import LetterBalancer, place_answer
 from scenes.sampling import uniform_positions
 from scenes.schema import Scene
 
@@ -254,6 +254,12 @@ class Task(ABC):
         """Fill one paraphrase (chosen by the context's rng); returns (text, template id)."""
         index = ctx.rng.randrange(len(self.templates))
         return self.templates[index].format(**fields), f"{self.name}/{index}"
+
+    def place_options(
+        self, ctx: TaskContext, correct: str, distractors: Sequence[str]
+    ) -> list[str]:
+        """Lettered options with `correct` at this task's least-used letter so far."""
+        return place_answer(correct, distractors, key=self.name, rng=ctx.rng, letters=ctx.letters)
 
     def proposal(
         self,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from itertools import combinations, pairwise
 
 import tools.geometry as g
-from agents.records import Proposal
+from agents.records import Proposal, option_text
 from agents.tasks.base import (
     LETTER_OF_ANSWER,
     CannotPose,
@@ -22,7 +22,6 @@ from agents.tasks.base import (
     TaskContext,
     program_source,
 )
-from agents.tasks.options import place_answer
 
 HEIGHT_PROGRAM = """
 def height(obj):
@@ -89,14 +88,8 @@ class HeightComparison(Task):
             ratio = tallest / runner_up
             if not low <= ratio < high:
                 continue
-            options = place_answer(
-                ranked[0].category,
-                [o.category for o in ranked[1:]],
-                key=self.name,
-                rng=ctx.rng,
-                letters=ctx.letters,
-            )
-            choices = [o.partition(". ")[2] for o in options]
+            options = self.place_options(ctx, ranked[0].category, [o.category for o in ranked[1:]])
+            choices = [option_text(o) for o in options]
             question, template_id = self.question(ctx, choices=", ".join(choices))
             program = program_source(
                 HEIGHT_PROGRAM + LETTER_OF_ANSWER,
@@ -171,14 +164,8 @@ class CameraRelDistance(Task):
         gap: float,
         margin: float,
     ) -> Proposal:
-        options = place_answer(
-            ranked[0].category,
-            [o.category for o in ranked[1:]],
-            key=self.name,
-            rng=ctx.rng,
-            letters=ctx.letters,
-        )
-        choices = [o.partition(". ")[2] for o in options]
+        options = self.place_options(ctx, ranked[0].category, [o.category for o in ranked[1:]])
+        choices = [option_text(o) for o in options]
         question, template_id = self.question(ctx, choices=", ".join(choices))
         program = program_source(
             CAMERA_PROGRAM + LETTER_OF_ANSWER,

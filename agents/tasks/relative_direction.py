@@ -24,7 +24,6 @@ from agents.tasks.base import (
     TaskContext,
     program_source,
 )
-from agents.tasks.options import place_answer
 
 PROGRAM = """
 def solve(scene):
@@ -104,7 +103,7 @@ class _RelativeDirection(Task):
         margin: float,
     ) -> Proposal:
         distractors = [other for other in LABELS[self.variant] if other != label]
-        options = place_answer(label, distractors, key=self.name, rng=ctx.rng, letters=ctx.letters)
+        options = self.place_options(ctx, label, distractors)
         question, template_id = self.question(
             ctx, standing=standing.category, facing=facing.category, query=query.category
         )

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from itertools import combinations, pairwise
 
 import tools.geometry as g
-from agents.records import Proposal
+from agents.records import Proposal, option_text
 from agents.tasks.base import (
     LETTER_OF_ANSWER,
     CannotPose,
@@ -21,7 +21,6 @@ from agents.tasks.base import (
     TaskContext,
     program_source,
 )
-from agents.tasks.options import place_answer
 
 PROGRAM = """
 def solve(scene):
@@ -73,10 +72,8 @@ class ObjectRelDistance(Task):
             if found is None:
                 continue
             closest, distractors, gap = found
-            options = place_answer(
-                closest, distractors, key=self.name, rng=ctx.rng, letters=ctx.letters
-            )
-            choice_text = ", ".join(o.partition(". ")[2] for o in options)
+            options = self.place_options(ctx, closest, distractors)
+            choice_text = ", ".join(option_text(o) for o in options)
             question, template_id = self.question(
                 ctx, choices=choice_text, category=primary.category
             )

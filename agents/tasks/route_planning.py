@@ -23,7 +23,6 @@ from agents.tasks.base import (
     TaskContext,
     program_source,
 )
-from agents.tasks.options import place_answer
 
 TURNS = ("Turn Left", "Turn Right", "Turn Back")
 
@@ -80,9 +79,7 @@ class RoutePlanning(Task):
             route, turns = walk
             truth = ", ".join(turns)
             distractors = self._distractors(ctx, turns, near=level >= 4)
-            options = place_answer(
-                truth, distractors, key=self.name, rng=ctx.rng, letters=ctx.letters
-            )
+            options = self.place_options(ctx, truth, distractors)
             question, template_id = self.question(
                 ctx,
                 start=route[0].category,

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 
 import tools.geometry as g
-from agents.records import Proposal
+from agents.records import Proposal, option_text
 from agents.tasks.base import (
     LETTER_OF_ANSWER,
     CannotPose,
@@ -23,7 +23,6 @@ from agents.tasks.base import (
     pick,
     program_source,
 )
-from agents.tasks.options import place_answer
 
 ROTATION_PROGRAM = """
 def solve(scene):
@@ -106,24 +105,14 @@ class CameraRotation(Task):
                     if nearest + k * step != 0 and abs(nearest + k * step) < 180
                 }
                 angles = [-nearest, *ctx.rng.sample(sorted(candidates - {-nearest}), 2)]
-                options = place_answer(
-                    _turn_text(nearest),
-                    [_turn_text(a) for a in angles],
-                    key=self.name,
-                    rng=ctx.rng,
-                    letters=ctx.letters,
+                options = self.place_options(
+                    ctx, _turn_text(nearest), [_turn_text(a) for a in angles]
                 )
                 angle_of = {_turn_text(a): a for a in sorted([nearest, *angles])}
                 how_far = ", and by about how many degrees"
             else:
                 truth = "left" if yaw > 0 else "right"
-                options = place_answer(
-                    truth,
-                    ["right" if truth == "left" else "left"],
-                    key=self.name,
-                    rng=ctx.rng,
-                    letters=ctx.letters,
-                )
+                options = self.place_options(ctx, truth, ["right" if truth == "left" else "left"])
                 angle_of, how_far = {}, ""
             question, template_id = self.question(ctx, how_far=how_far)
             program = program_source(
@@ -196,9 +185,9 @@ class CameraMovement(Task):
             others = [self.opposite[label]]
             if int(settings["options"]) == 4:
                 others = [d for d in self.opposite if d != label]
-            options = place_answer(label, others, key=self.name, rng=ctx.rng, letters=ctx.letters)
-            choices = ", ".join(o.partition(". ")[2] for o in options[:-1])
-            choices += f" or {options[-1].partition('. ')[2]}"
+            options = self.place_options(ctx, label, others)
+            choices = ", ".join(option_text(o) for o in options[:-1])
+            choices += f" or {option_text(options[-1])}"
             question, template_id = self.question(ctx, choices=choices)
             program = program_source(
                 MOVEMENT_PROGRAM + LETTER_OF_ANSWER,
@@ -266,14 +255,8 @@ class ObjectLeftOfCamera(Task):
                 continue
             answer = pick(ctx, left, "left_object")
             distractors = ctx.rng.sample(right, n_choices - 1)
-            options = place_answer(
-                answer.category,
-                [o.category for o in distractors],
-                key=self.name,
-                rng=ctx.rng,
-                letters=ctx.letters,
-            )
-            choices = [o.partition(". ")[2] for o in options]
+            options = self.place_options(ctx, answer.category, [o.category for o in distractors])
+            choices = [option_text(o) for o in options]
             question, template_id = self.question(
                 ctx, position=position + 1, choices=", ".join(choices)
             )

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from agents.records import Proposal, Sample
 from agents.verifier.reasons import RejectReason
+from scenes.errors import field_problem
 
 PLACEHOLDER = "<missing>"
 
@@ -72,10 +73,7 @@ def _parse(item: Any) -> Proposal | Sample:
 
 def _describe(error: Exception) -> str:
     if isinstance(error, ValidationError):
-        parts = []
-        for entry in error.errors()[:5]:
-            where = ".".join(str(p) for p in entry["loc"]) or "<root>"
-            parts.append(f"field '{where}': {entry['msg']}")
+        parts = [field_problem(entry) for entry in error.errors()[:5]]
         more = error.error_count() - len(parts)
         return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
     return f"{type(error).__name__}: {error}"

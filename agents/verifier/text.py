@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Iterable
 
-from agents.records import Proposal, Sample
+from agents.records import Proposal, Sample, option_text
 
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 _WORD = re.compile(r"[a-z0-9]+(?:[.'-][a-z0-9]+)*")
@@ -15,11 +15,6 @@ _WORD = re.compile(r"[a-z0-9]+(?:[.'-][a-z0-9]+)*")
 def normalise(text: str) -> str:
     """Lower case, single spaces, no trailing punctuation: how texts are compared."""
     return " ".join(str(text).lower().split()).strip(" .?!")
-
-
-def option_text(option: str) -> str:
-    """'A. chair' -> 'chair'."""
-    return option.partition(". ")[2]
 
 
 def option_texts(proposal: Proposal) -> list[str]:

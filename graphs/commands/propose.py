@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scenes.errors import UserError
+from scenes.errors import UserError, field_problem
 
 if TYPE_CHECKING:
     from agents.curriculum import Feedback
@@ -211,11 +211,9 @@ def _read_feedback(path: Path) -> Feedback:
     try:
         return Feedback.model_validate_json(path.read_text(encoding="utf-8"))
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "<root>"
         raise UserError(
-            f"--feedback {path}: not difficulty feedback JSON (field '{where}': {first['msg']}); "
-            "pass the feedback file a previous round wrote"
+            f"--feedback {path}: not difficulty feedback JSON "
+            f"({field_problem(error.errors()[0])}); pass the feedback file a previous round wrote"
         ) from error
 
 

@@ -14,7 +14,7 @@ from transformers import AutoModelForImageTextToText, AutoProcessor, PreTrainedM
 from agents.solver.config import SolverConfig
 from agents.solver.solver import Solver
 from agents.solver.tiny import build_tiny_solver
-from scenes.schema import CameraIntrinsics, Frame, OrientedBox, Room, Scene, SceneObject
+from scenes.noise import write_noise_scene
 
 TINY_FRAME_SIZE = 64
 
@@ -61,55 +61,10 @@ def _random_frames(seed: int, count: int, size: int = TINY_FRAME_SIZE) -> list[I
     ]
 
 
-def _write_scene(scene_dir: Path, scene_id: str, num_frames: int, seed: int = 0) -> Scene:
-    """A small procedural-looking scene with PNG frames at frames/{i:04d}.png."""
-    (scene_dir / "frames").mkdir(parents=True, exist_ok=True)
-    intrinsics = CameraIntrinsics(width=96, height=80, fx=80.0, fy=80.0, cx=48.0, cy=40.0)
-    frames = []
-    for i, image in enumerate(_random_frames(seed, num_frames, size=96)):
-        relative = f"frames/{i:04d}.png"
-        image.resize((96, 80)).save(scene_dir / relative)
-        pose = (
-            (1.0, 0.0, 0.0, 0.1 * i),
-            (0.0, 1.0, 0.0, 0.0),
-            (0.0, 0.0, 1.0, 1.5),
-            (0.0, 0.0, 0.0, 1.0),
-        )
-        frames.append(
-            Frame(
-                index=i,
-                timestamp=i / 2,
-                intrinsics=intrinsics,
-                camera_to_world=pose,
-                image_path=relative,
-            )
-        )
-    scene = Scene(
-        id=scene_id,
-        source="procedural",
-        room=Room(floor_polygon=((0, 0), (4, 0), (4, 3), (0, 3)), height=2.6, area=12.0),
-        objects=(
-            SceneObject(
-                instance_id=1,
-                category="chair",
-                box=OrientedBox(center=(1, 1, 0.4), extents=(0.5, 0.5, 0.8)),
-            ),
-            SceneObject(
-                instance_id=2,
-                category="table",
-                box=OrientedBox(center=(2, 2, 0.4), extents=(1.2, 0.8, 0.8)),
-            ),
-        ),
-        frames=tuple(frames),
-    )
-    scene.save(scene_dir)
-    return scene
-
-
 @pytest.fixture(scope="session")
 def tiny_scene_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     scene_dir = tmp_path_factory.mktemp("scenes") / "room-0001"
-    _write_scene(scene_dir, "room-0001", num_frames=7)
+    write_noise_scene(scene_dir, "room-0001", num_frames=7, width=96, height=80)
     return scene_dir
 
 

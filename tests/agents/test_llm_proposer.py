@@ -14,10 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from PIL import Image
 
 from agents.curriculum import ArmStats, Feedback
 from agents.execution import execute
@@ -32,6 +30,7 @@ from agents.tasks import TASKS
 from agents.tasks.demo_scene import demo_scene
 from agents.verifier import Verifier, VerifierConfig
 from scenes.errors import UserError
+from scenes.noise import save_with_noise_frames
 from scenes.schema import Scene
 from tools.sandbox import make_sandbox
 
@@ -62,15 +61,7 @@ ARM = ("object_size_estimation", 4)
 @pytest.fixture(scope="module")
 def scene_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("scenes") / "demo-room"
-    base = demo_scene()
-    (folder / "frames").mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    frames = []
-    for frame in base.frames:
-        relative = f"frames/{frame.index:04d}.png"
-        Image.fromarray(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)).save(folder / relative)
-        frames.append(frame.model_copy(update={"image_path": relative}))
-    base.model_copy(update={"frames": tuple(frames)}).save(folder)
+    save_with_noise_frames(demo_scene(), folder, width=80, height=60, seed=1)
     return folder
 
 

@@ -19,9 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from agents.proposers import LLMProposer, LLMProposerConfig
 from agents.proposers.llm_agent import AgentLimits
@@ -32,6 +30,7 @@ from agents.tasks import TASKS, TaskContext
 from agents.tasks.demo_scene import demo_scene
 from graphs.cli import main
 from scenes.errors import UserError
+from scenes.noise import save_with_noise_frames
 from scenes.schema import Scene
 from tools.sandbox import make_sandbox
 
@@ -150,17 +149,8 @@ def calls(*items: tuple[str, dict[str, Any]]) -> Reply:
 
 @pytest.fixture(scope="module")
 def scene_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("scenes")
-    folder = root / "demo-room"
-    base = demo_scene()
-    (folder / "frames").mkdir(parents=True)
-    rng = np.random.default_rng(2)
-    frames = []
-    for frame in base.frames:
-        relative = f"frames/{frame.index:04d}.png"
-        Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(folder / relative)
-        frames.append(frame.model_copy(update={"image_path": relative}))
-    base.model_copy(update={"frames": tuple(frames)}).save(folder)
+    folder = tmp_path_factory.mktemp("scenes") / "demo-room"
+    save_with_noise_frames(demo_scene(), folder, width=64, height=48, seed=2)
     return folder
 
 

@@ -33,7 +33,8 @@ def sandbox() -> Iterator[Any]:
 NONDETERMINISTIC = {
     "random": "import random\ndef solve(scene):\n    return round(random.uniform(2, 9), 3)\n",
     "numpy_random": "import numpy as np\ndef solve(scene):\n    return float(np.random.rand()) + 2\n",
-    "time": "import time\ndef solve(scene):\n    return int(time.time()) % 2 + 2\n",
+    # minute of the day: the second run's clock shift (3 d 1 h 1 min 1 s) always changes it
+    "time": "import time\ndef solve(scene):\n    return int(time.time()) % 86400 // 60 + 2\n",
     "random_at_import": "import random\nN = random.randint(2, 10**9)\ndef solve(scene):\n    return N\n",
 }
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from langchain_core.messages import ToolMessage
 from PIL import Image
@@ -21,6 +20,7 @@ from PIL import Image
 from agents.proposers.llm_agent import AgentLimits, build_agent_graph
 from agents.proposers.scripted_model import ScriptedChatModel, tool_calls_reply
 from agents.tasks.demo_scene import demo_scene
+from scenes.noise import save_with_noise_frames
 from scenes.schema import Scene
 from tools.agent_tools import (
     AGENT_TOOLS,
@@ -62,15 +62,7 @@ def sandbox() -> Iterator[Any]:
 def scene_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo room saved with a (noise) image per frame, so view_frames has files to show."""
     folder = tmp_path_factory.mktemp("scenes") / "demo-room"
-    base = demo_scene()
-    frames = []
-    rng = np.random.default_rng(0)
-    (folder / "frames").mkdir(parents=True)
-    for frame in base.frames:
-        relative = f"frames/{frame.index:04d}.png"
-        Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(folder / relative)
-        frames.append(frame.model_copy(update={"image_path": relative}))
-    base.model_copy(update={"frames": tuple(frames)}).save(folder)
+    save_with_noise_frames(demo_scene(), folder, width=320, height=240, seed=0)
     return folder
 
 

@@ -4,63 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from agents.records import Proposal, Sample
 from agents.solver.tiny import build_tiny_solver
-from scenes.schema import CameraIntrinsics, Frame, OrientedBox, Room, Scene, SceneObject
+from scenes.noise import write_noise_scene
 
 FRAME_SIZE = 64
-
-
-def write_scene(scene_dir: Path, scene_id: str, num_frames: int, seed: int) -> Scene:
-    """A small scene with noisy 96x80 PNG frames (resized to 64x64 for training)."""
-    (scene_dir / "frames").mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    intrinsics = CameraIntrinsics(width=96, height=80, fx=80.0, fy=80.0, cx=48.0, cy=40.0)
-    frames = []
-    for i in range(num_frames):
-        relative = f"frames/{i:04d}.png"
-        pixels = rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(scene_dir / relative)
-        pose = (
-            (1.0, 0.0, 0.0, 0.1 * i),
-            (0.0, 1.0, 0.0, 0.0),
-            (0.0, 0.0, 1.0, 1.5),
-            (0, 0, 0, 1.0),
-        )
-        frames.append(
-            Frame(
-                index=i,
-                timestamp=i / 2,
-                intrinsics=intrinsics,
-                camera_to_world=pose,
-                image_path=relative,
-            )
-        )
-    scene = Scene(
-        id=scene_id,
-        source="procedural",
-        room=Room(floor_polygon=((0, 0), (4, 0), (4, 3), (0, 3)), height=2.6, area=12.0),
-        objects=(
-            SceneObject(
-                instance_id=1,
-                category="chair",
-                box=OrientedBox(center=(1, 1, 0.4), extents=(0.5, 0.5, 0.8)),
-            ),
-            SceneObject(
-                instance_id=2,
-                category="table",
-                box=OrientedBox(center=(2, 2, 0.4), extents=(1.2, 0.8, 0.8)),
-            ),
-        ),
-        frames=tuple(frames),
-    )
-    scene.save(scene_dir)
-    return scene
 
 
 def make_sample(
@@ -101,8 +52,10 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def scene_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("scenes")
-    write_scene(root / "room-a", "room-a", num_frames=6, seed=1)
-    write_scene(root / "room-b", "room-b", num_frames=5, seed=2)
+    for scene_id, num_frames, seed in [("room-a", 6, 1), ("room-b", 5, 2)]:
+        write_noise_scene(
+            root / scene_id, scene_id, num_frames=num_frames, width=96, height=80, seed=seed
+        )
     return root
 
 

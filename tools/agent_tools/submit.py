@@ -18,7 +18,7 @@ from langgraph.types import Command
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from agents.execution import BadAnswer, ground_truth
-from agents.records import Proposal
+from agents.records import Proposal, option_text
 from agents.tasks import TASKS
 from agents.tasks.base import uniform_frames
 from tools.agent_tools.context import ToolContext, ToolError
@@ -200,6 +200,6 @@ def _stated_letter(proposal: Proposal, stated: str) -> str | None:
     if head in proposal.option_letters:
         return head
     for letter, option in zip(proposal.option_letters, proposal.options, strict=True):
-        if option.partition(". ")[2].strip().lower() == stated.lower():
+        if option_text(option).strip().lower() == stated.lower():
             return letter
     return None

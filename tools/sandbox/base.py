@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Union, runtime_checkable
@@ -192,6 +193,13 @@ class SandboxBase:
     name: ClassVar[str] = ""
     config_class: ClassVar[type] = object
     parallelism: int = 1
+
+    @classmethod
+    def merged_config(cls, config: Any, overrides: Mapping[str, Any]) -> Any:
+        """`config` (default: `config_class()`) with keyword `overrides` applied on top."""
+        if config is None:
+            return cls.config_class(**overrides)
+        return cls.config_class(**{**asdict(config), **overrides}) if overrides else config
 
     def run(
         self,

@@ -20,7 +20,7 @@ import queue
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from scenes.errors import UserError
@@ -97,9 +97,7 @@ class E2BSandbox(SandboxBase):
     config_class = E2BSandboxConfig
 
     def __init__(self, config: E2BSandboxConfig | None = None, **overrides: Any) -> None:
-        self.config = config or E2BSandboxConfig(**overrides)
-        if config is not None and overrides:
-            self.config = E2BSandboxConfig(**{**asdict(config), **overrides})
+        self.config: E2BSandboxConfig = self.merged_config(config, overrides)
         self._sdk = _load_sdk()
         self._api_key = os.environ.get(self.config.api_key_env, "")
         if not self._api_key:

@@ -76,7 +76,7 @@ import tempfile
 import threading
 import time
 import weakref
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -256,9 +256,7 @@ class LocalSandbox(SandboxBase):
     config_class = LocalSandboxConfig
 
     def __init__(self, config: LocalSandboxConfig | None = None, **overrides: Any) -> None:
-        self.config = config or LocalSandboxConfig(**overrides)
-        if config is not None and overrides:
-            self.config = LocalSandboxConfig(**{**asdict(config), **overrides})
+        self.config: LocalSandboxConfig = self.merged_config(config, overrides)
         if self.config.workers < 1:
             raise UserError(f"workers must be at least 1, got {self.config.workers}")
         self.parallelism = self.config.workers
