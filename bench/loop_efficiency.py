@@ -51,11 +51,15 @@ class ExperimentSize:
     arms: list[str] = field(default_factory=lambda: list(ARMS), metadata={"help": "Arms to run."})
 
 
-#: Eval and frame settings of the cpu-tiny preset's shape, sized for the CPU budget.
+#: cpu-tiny's frames and solver, sized for 30 minutes on 2 cores. 16 steps of 4 is one pass
+#: over an iteration's 64 proposals. The learning rate is a fifth of the tiny default
+#: (1e-3), which fits the answer priors within the first 64 samples and leaves the budget
+#: axis flat (docs/results.md shows that run too).
 CPU_LOOP = [
     "scenes.num=8",
     "proposer.per_iteration=64",
     "training.settings.steps_per_iteration=16",
+    "training.settings.learning_rate=0.0002",
     "evaluation.settings.size=240",
     "evaluation.settings.num_scenes=8",
 ]
@@ -118,10 +122,14 @@ SIZES: dict[str, ExperimentSize] = {
 }
 
 
-def arm_overrides(size: ExperimentSize, arm: str, seed: int, start_model: str) -> list[str]:
-    """Everything that differs between runs: the arm's selection mode and the seed."""
+def arm_overrides(
+    size: ExperimentSize, arm: str, seed: int, start_model: str, extra: list[str] | None = None
+) -> list[str]:
+    """The size's loop settings, `extra` ones, then what differs between runs: the arm's
+    selection mode, the seed and the starting checkpoint."""
     return [
         *size.overrides,
+        *(extra or []),
         f"loop.iterations={size.iterations}",
         f"loop.selection={arm}",
         f"seed={seed}",
@@ -158,6 +166,7 @@ def run_arms(
     shared: Any,
     arms: list[str],
     seeds: list[int],
+    extra: list[str],
     console: Console,
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """One loop per (seed, arm) from the shared start; their records and wall times."""
@@ -179,7 +188,7 @@ def run_arms(
             for arm in arms:
                 name = f"{arm}-seed{seed}"
                 bar.update(total, description=f"iterations ({name})")
-                overrides = arm_overrides(size, arm, seed, shared.start_model)
+                overrides = arm_overrides(size, arm, seed, shared.start_model, extra)
                 cfg = load_config(size.preset, overrides=overrides)
                 store = link_run(out / "runs" / name, shared)
                 clock = time.perf_counter()
@@ -196,6 +205,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("runs/loop-efficiency"))
     parser.add_argument("--seeds", type=int, nargs="+", help="Override the size's seeds.")
     parser.add_argument("--arms", nargs="+", choices=ARMS, help="Override the size's arms.")
+    parser.add_argument(
+        "--set",
+        dest="extra",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Extra loop config override for every arm and the warm-up (repeatable), e.g. "
+        "training.settings.learning_rate=2e-4.",
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -227,7 +245,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out = args.out
     (out / "logs").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    base = load_config(size.preset, overrides=arm_overrides(size, "static", seeds[0], "tiny"))
+    base = load_config(
+        size.preset, overrides=arm_overrides(size, "static", seeds[0], "tiny", args.extra)
+    )
     with console.status("scene pool, held-out set, warm-up"), _quiet(out / "logs" / "shared.log"):
         shared = build_shared(out, base, size.warmup)
     setup_s = time.perf_counter() - started
@@ -236,10 +256,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"samples, held-out {shared.warmup['before']['overall']:.3f} -> "
         f"{shared.warmup['after']['overall']:.3f}"
     )
-    runs, timings = run_arms(out, size, shared, arms, seeds, console)
+    runs, timings = run_arms(out, size, shared, arms, seeds, args.extra, console)
     results = {
         "size": args.size,
-        "config": {**asdict(size), "arms": arms, "seeds": seeds},
+        "config": {**asdict(size), "arms": arms, "seeds": seeds, "extra": args.extra},
         "warmup": shared.warmup,
         "runs": runs,
         "summary": summarize(runs, arms, size.iterations),

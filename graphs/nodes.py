@@ -9,6 +9,7 @@ node; its file is either complete or absent, because files are renamed into plac
 from __future__ import annotations
 
 import random
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -232,7 +233,9 @@ def train(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
         )
     else:
         trainer = SolverTrainer(settings, rt.store.training_dir)
-        result = trainer.train_iteration(selected, rt.scene_dirs(), iteration)
+        log = rt.store.iteration_dir(iteration) / "train.log"
+        with log.open("a", encoding="utf-8") as sink, redirect_stdout(sink), redirect_stderr(sink):
+            result = trainer.train_iteration(selected, rt.scene_dirs(), iteration)
     rt.store.write_json(
         rt.store.train_result_path(iteration),
         {

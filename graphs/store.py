@@ -14,6 +14,7 @@ RUN_DIR/
     scored.parquet            accepted samples with the solver's confidence
     train.parquet             the samples selected for training
     train.json, eval.json     training summary (losses, steps, model_dir) and held-out result
+    train.log                 the trainer's own log output
     trajectories.jsonl        LLM proposer trajectories (when an LLM proposes)
   metrics.json                per-iteration metrics history
   checkpoints.sqlite          LangGraph's checkpoint database (resume)

@@ -52,6 +52,7 @@ def run(
                 "or choose another --out"
             )
     check_settings(cfg)
+    _quiet_libraries()
     runtime = LoopRuntime(config=cfg, store=store, quiet=quiet)
     started = time.perf_counter()
     try:
@@ -70,3 +71,18 @@ def run(
             f"[bold]done[/] after {len(state.get('history', [])) - 1} iteration(s) in {minutes:.1f} min: "
             f"{state.get('stop_reason')}. Run directory: {store.root}"
         )
+
+
+def _quiet_libraries() -> None:
+    """The loop prints its own per-iteration tables; the libraries' bars would bury them.
+
+    Trainer logs go to each iteration's train.log in the run directory instead."""
+    import warnings
+
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    warnings.filterwarnings("ignore", message=".*pin_memory.*")
