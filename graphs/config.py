@@ -197,6 +197,11 @@ def parse_override(text: str) -> dict[str, Any]:
         value = yaml.safe_load(raw) if raw else ""
     except yaml.YAMLError:
         value = raw
+    if isinstance(value, str):
+        try:
+            value = float(value)  # YAML 1.1 reads '2e-4' (no dot) as text
+        except ValueError:
+            pass
     nested: dict[str, Any] = {}
     cursor = nested
     parts = key.split(".")

@@ -19,6 +19,10 @@ def test_default_preset_loads_and_validates() -> None:
 def test_overrides_are_typed_and_nested() -> None:
     assert parse_override("scenes.num=4") == {"scenes": {"num": 4}}
     assert parse_override("a.b=[1, 2]") == {"a": {"b": [1, 2]}}
+    assert parse_override("training.settings.learning_rate=2e-4") == {
+        "training": {"settings": {"learning_rate": 2e-4}}
+    }
+    assert parse_override("solver.model=tiny") == {"solver": {"model": "tiny"}}
     cfg = load_config("cpu-tiny", overrides=["scenes.num=3", "scenes.width=64"])
     assert cfg.scenes.num == 3
     assert cfg.scenes.width == 64
