@@ -6,6 +6,7 @@ message naming the key and where it came from, before any work starts.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -198,10 +199,8 @@ def parse_override(text: str) -> dict[str, Any]:
     except yaml.YAMLError:
         value = raw
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             value = float(value)  # YAML 1.1 reads '2e-4' (no dot) as text
-        except ValueError:
-            pass
     nested: dict[str, Any] = {}
     cursor = nested
     parts = key.split(".")
