@@ -20,7 +20,6 @@ from graphs.planning import split_quotas
 from graphs.runtime import (
     LoopRuntime,
     procspatial_settings,
-    solver_settings,
     training_settings,
     verifier_settings,
 )
@@ -157,7 +156,7 @@ def execute_verify(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
         from agents.verifier import Verifier
 
         proposals = rt.store.read_proposals(iteration)
-        solver = _solver(rt, state["solver_checkpoint"]) if rt.config.verifier.blind_check else None
+        solver = rt.solver(state["solver_checkpoint"]) if rt.config.verifier.blind_check else None
         verifier = Verifier(verifier_settings(rt.config), sandbox=rt.sandbox(), solver=solver)
         report = verifier.verify(proposals, rt.scenes(), iteration=iteration)
         rt.store.write_samples(path, report.samples)
@@ -176,7 +175,7 @@ def score(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
             for s in rt.store.read_samples(rt.store.samples_path(iteration))
             if s.verdict == "accepted"
         ]
-        solver = _solver(rt, state["solver_checkpoint"])
+        solver = rt.solver(state["solver_checkpoint"])
         scenes, dirs = rt.scenes(), rt.scene_dirs()
         items = [
             SolverItem.from_sample(
@@ -217,6 +216,7 @@ def train(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
             rt.store.train_result_path(iteration), {"skipped": "no samples selected"}
         )
         return {}
+    rt.release_solver()  # free the inference copy's memory for training
     settings = training_settings(rt.config, _initial_model(rt))
     training = rt.config.training
     if training.launcher == "accelerate":
@@ -270,7 +270,7 @@ def _evaluate(rt: LoopRuntime, model: str, path: Any) -> dict[str, Any] | None:
 
     bench = ProcSpatial.load(rt.store.eval_dir)
     report = run_eval(
-        _solver(rt, model), bench, batch_size=rt.config.evaluation.batch_size, model=model
+        rt.solver(model), bench, batch_size=rt.config.evaluation.batch_size, model=model
     )
     data = report.model_dump(mode="json")
     rt.store.write_json(path, data)
@@ -288,12 +288,6 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
             for name, task in (result.get(group) or {}).items()
         },
     }
-
-
-def _solver(rt: LoopRuntime, model: str) -> Any:
-    from agents.solver.solver import Solver
-
-    return Solver(solver_settings(rt.config, model))
 
 
 # -- feedback and routing ---------------------------------------------------------------

@@ -117,6 +117,7 @@ class LoopRuntime:
     quiet: bool = False
     _sandbox: Any = field(default=None, repr=False)
     _scenes: dict[str, Any] | None = field(default=None, repr=False)
+    _solver: tuple[str, Any] | None = field(default=None, repr=False)
 
     @property
     def thresholds(self) -> BandThresholds:
@@ -147,10 +148,24 @@ class LoopRuntime:
             self._scenes = {scene.id: scene for scene in loaded}
         return self._scenes
 
+    def solver(self, model: str) -> Any:
+        """The solver for a checkpoint, loaded once: the blind check, scoring and the next
+        baseline or evaluation of the same checkpoint share it."""
+        if self._solver is None or self._solver[0] != model:
+            from agents.solver.solver import Solver
+
+            self._solver = None
+            self._solver = (model, Solver(solver_settings(self.config, model)))
+        return self._solver[1]
+
+    def release_solver(self) -> None:
+        self._solver = None
+
     def scene_dirs(self) -> dict[str, Path]:
         return {scene_id: self.store.scenes_dir / scene_id for scene_id in self.scenes()}
 
     def close(self) -> None:
+        self.release_solver()
         if self._sandbox is not None:
             self._sandbox.close()
             self._sandbox = None
