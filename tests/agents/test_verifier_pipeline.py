@@ -44,7 +44,8 @@ def proposals(scene: Scene) -> list[Proposal]:
 
 def _mixed(proposals: list[Proposal]) -> list[Any]:
     """Programmatic proposals plus one of each kind of trouble."""
-    random_program = "import random\ndef solve(scene):\n    return random.randint(2, 40)\n"
+    # a wide range, so the perturbed second run cannot draw the same number by chance
+    random_program = "import random\ndef solve(scene):\n    return random.randint(2, 10**9)\n"
     return [
         *proposals,
         {"scene_id": "demo-room", "question": 7},
