@@ -10,9 +10,10 @@ matches and where we deliberately differ (runs that lack some tasks, our own tas
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -53,12 +54,70 @@ _OVERALL_SUM_ORDER: tuple[str, ...] = (
 )
 
 
+#: How a numeric reply becomes a number: VSI-Bench's first token through float()
+#: ("first_token", thinking-in-space), or current lmms-eval's first number anywhere in the
+#: reply, number words included ("first_number", its `extract_number`).
+NumberParse = Literal["first_token", "first_number"]
+NUMBER_PARSES: tuple[NumberParse, ...] = ("first_token", "first_number")
+
+_NUMBER_WORDS: dict[str, int] = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+}  # fmt: skip
+_DIGITS = re.compile(r"-?\d+(?:\.\d+)?")
+_WORD = re.compile(r"[a-z]+")
+
+
 def parse_reply(reply: str | None) -> str:
-    """VSI-Bench's `fuzzy_matching`: the text before the first space, trailing periods
-    stripped, then surrounding whitespace stripped. Splits on ' ' only, as VSI-Bench does."""
+    """The harness strips every reply (`results[0].strip()` in lmms-eval's task.py), then
+    VSI-Bench's `fuzzy_matching` keeps the text before the first space, trailing periods
+    stripped, surrounding whitespace stripped. Splits on ' ' only, as VSI-Bench does."""
     if reply is None:
         return ""
-    return reply.split(" ")[0].rstrip(".").strip()
+    return reply.strip().split(" ")[0].rstrip(".").strip()
+
+
+def _number_words_value(words: list[str]) -> float:
+    total, current = 0, 0
+    for word in words:
+        value = _NUMBER_WORDS[word]
+        if value == 100:
+            current = max(current, 1) * 100
+        elif value == 1000:
+            total += max(current, 1) * 1000
+            current = 0
+        else:
+            current += value
+    return float(total + current)
+
+
+def extract_number(reply: str | None) -> float | None:
+    """Current lmms-eval's `extract_number`: the first number anywhere in the reply, digits
+    (`"15cm"` -> 15, `"**12.20**"` -> 12.2) or a run of number words (`"twenty-one"` -> 21),
+    whichever starts first; None when there is none."""
+    if reply is None:
+        return None
+    text = reply.strip().lower()
+    if not text:
+        return None
+    digits = _DIGITS.search(text)
+    words: list[str] = []
+    words_start: int | None = None
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        if words_start is None:
+            if word in _NUMBER_WORDS:
+                words_start, words = match.start(), [word]
+        elif word in _NUMBER_WORDS:
+            words.append(word)
+        elif word != "and":
+            break
+    if digits is not None and (words_start is None or digits.start() < words_start):
+        return float(digits.group(0))
+    return None if words_start is None else _number_words_value(words)
 
 
 def exact_match(prediction: str, target: str) -> float:
@@ -114,20 +173,36 @@ def _numeric_ground_truth(row: EvalRow) -> float:
     return target
 
 
-def is_unparsable(row: EvalRow) -> bool:
+def reply_number(reply: str | None, numbers: NumberParse = "first_token") -> float | None:
+    """The number a numeric reply gives under the chosen rule (None: no number)."""
+    if numbers == "first_number":
+        return extract_number(reply)
+    if numbers != "first_token":
+        raise ValueError(f"unknown number parse {numbers!r}; use one of {NUMBER_PARSES}")
+    return parse_number(parse_reply(reply))
+
+
+def parsed_answer(row: EvalRow, numbers: NumberParse = "first_token") -> str:
+    """What the metric read from the reply, for reports: the token, or the extracted number."""
+    if numbers == "first_number" and answer_kind_of(row) == "numeric":
+        value = extract_number(row.prediction)
+        return "" if value is None else repr(value)
+    return parse_reply(row.prediction)
+
+
+def is_unparsable(row: EvalRow, numbers: NumberParse = "first_token") -> bool:
     """Whether the reply yields no number (numeric) or no single option letter (choice)."""
-    parsed = parse_reply(row.prediction)
     if answer_kind_of(row) == "numeric":
-        return parse_number(parsed) is None
+        return reply_number(row.prediction, numbers) is None
+    parsed = parse_reply(row.prediction)
     return len(parsed) != 1 or parsed.upper() not in OPTION_LETTERS
 
 
-def score_row(row: EvalRow) -> float:
+def score_row(row: EvalRow, numbers: NumberParse = "first_token") -> float:
     """One row's score: exact match on the option letter, or MRA on the number."""
-    parsed = parse_reply(row.prediction)
     if answer_kind_of(row) == "multiple_choice":
-        return exact_match(parsed, row.ground_truth)
-    return mean_relative_accuracy(parse_number(parsed), _numeric_ground_truth(row))
+        return exact_match(parse_reply(row.prediction), row.ground_truth)
+    return mean_relative_accuracy(reply_number(row.prediction, numbers), _numeric_ground_truth(row))
 
 
 def _mean(scores: list[float]) -> float:
@@ -147,7 +222,11 @@ def _metric_of(question_type: str, rows: list[EvalRow]) -> MetricName:
 
 
 def _task_score(
-    task: str, metric: MetricName, rows: list[EvalRow], scores: list[float]
+    task: str,
+    metric: MetricName,
+    rows: list[EvalRow],
+    scores: list[float],
+    numbers: NumberParse = "first_token",
 ) -> TaskScore:
     levels: dict[int, list[float]] = defaultdict(list)
     for row, score in zip(rows, scores, strict=True):
@@ -158,7 +237,7 @@ def _task_score(
         metric=metric,
         score=_mean(scores),
         count=len(scores),
-        unparsable=sum(is_unparsable(row) for row in rows),
+        unparsable=sum(is_unparsable(row, numbers) for row in rows),
         by_level={
             level: PartScore(score=_mean(values), count=len(values))
             for level, values in sorted(levels.items())
@@ -188,8 +267,13 @@ def _relative_direction(parts: dict[str, TaskScore]) -> TaskScore:
     )
 
 
-def aggregate(rows: Iterable[EvalRow | Mapping[str, Any]]) -> EvalResult:
+def aggregate(
+    rows: Iterable[EvalRow | Mapping[str, Any]], numbers: NumberParse = "first_token"
+) -> EvalResult:
     """Per-task scores, VSI-Bench's overall, and our own task types apart.
+
+    `numbers` picks how numeric replies are read: "first_token" (the paper's harness) or
+    "first_number" (current lmms-eval).
 
     Tasks absent from the run are listed in `missing_tasks` and `overall` averages the
     present ones; `overall_complete` says whether it is comparable with published numbers.
@@ -200,7 +284,7 @@ def aggregate(rows: Iterable[EvalRow | Mapping[str, Any]]) -> EvalResult:
     for raw in rows:
         row = raw if isinstance(raw, EvalRow) else EvalRow.model_validate(raw)
         grouped_rows[row.question_type].append(row)
-        grouped_scores[row.question_type].append(score_row(row))
+        grouped_scores[row.question_type].append(score_row(row, numbers))
         num_rows += 1
 
     per_type = {
@@ -209,6 +293,7 @@ def aggregate(rows: Iterable[EvalRow | Mapping[str, Any]]) -> EvalResult:
             _metric_of(question_type, type_rows),
             type_rows,
             grouped_scores[question_type],
+            numbers,
         )
         for question_type, type_rows in grouped_rows.items()
     }

@@ -52,5 +52,6 @@ def assistant_message(reply: str) -> dict[str, Any]:
 
 
 def parse_reply(text: str) -> str:
-    """VSI-Bench's reply parsing: the first space-separated word, trailing periods stripped."""
-    return text.split(" ")[0].rstrip(".").strip()
+    """VSI-Bench's reply parsing after the harness's strip: the first space-separated word,
+    trailing periods stripped (evaluation.metrics.parse_reply is the reference)."""
+    return text.strip().split(" ")[0].rstrip(".").strip()
