@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from agents.solver.frames import FrameInput
+
 Backend = Literal["transformers", "vllm"]
 PaddingSide = Literal["left", "right"]
 
@@ -48,6 +50,14 @@ class SolverConfig:
         metadata={
             "help": "Frames are resized to frame_size x frame_size pixels (a multiple of the model's "
             "patch size x merge size), so every sample has the same number of image tokens."
+        },
+    )
+    frame_input: FrameInput = field(
+        default="images",
+        metadata={
+            "help": "'images': frames as separate frame_size squares (training, the loop); 'video': "
+            "one video through the model's video processor, aspect ratio kept (answer() only; "
+            "evaluation's paper protocol)."
         },
     )
     max_new_tokens: int = field(
@@ -95,5 +105,9 @@ class SolverConfig:
             raise ValueError("batch_size and questions_per_forward must be >= 1")
         if self.padding_side not in ("left", "right"):
             raise ValueError(f"padding_side must be 'left' or 'right', got {self.padding_side!r}")
+        if self.frame_input not in ("images", "video"):
+            raise ValueError(f"frame_input must be 'images' or 'video', got {self.frame_input!r}")
+        if self.frame_input == "video" and self.backend != "transformers":
+            raise ValueError("frame_input='video' needs the transformers backend (vLLM: not yet)")
         if self.backend not in ("transformers", "vllm"):
             raise ValueError(f"backend must be 'transformers' or 'vllm', got {self.backend!r}")

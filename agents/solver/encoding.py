@@ -33,11 +33,13 @@ class ScoringText:
         return self.reply_ids[: self.scored_count]
 
 
-def prompt_text(processor: ProcessorMixin, item: SolverItem, num_images: int) -> str:
+def prompt_text(
+    processor: ProcessorMixin, item: SolverItem, num_images: int, video: bool = False
+) -> str:
     """The chat text a model sees before it answers (with the generation prompt)."""
     question = render_question(item.question, item.options, item.answer_kind)
     return processor.apply_chat_template(
-        [user_message(question, num_images)], tokenize=False, add_generation_prompt=True
+        [user_message(question, num_images, video)], tokenize=False, add_generation_prompt=True
     )
 
 

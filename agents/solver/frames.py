@@ -2,18 +2,67 @@
 
 A fixed frame size gives every sample the same number of image tokens, which keeps
 batches rectangular and lets questions about the same frames share one cached prefix.
+Frames shown as a video (evaluation's `paper` protocol) keep their native size and aspect
+ratio; the model's video processor sizes them. The frame settings a checkpoint was
+trained with are saved beside it (`frame_settings.json`), so evaluation can show it the
+same frames.
 """
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from PIL import Image
+from pydantic import BaseModel, Field, ValidationError
 
+from scenes.io import atomic_write_text
 from scenes.sampling import uniform_positions
 from scenes.schema import Scene
+
+FRAME_SETTINGS_FILE = "frame_settings.json"
+FrameInput = Literal["images", "video"]
+
+
+class FrameSettings(BaseModel):
+    """How a checkpoint saw its frames in training; `ouroboros eval` reads it by default."""
+
+    num_frames: int = Field(ge=1, description="Frames per question.")
+    frame_size: int = Field(ge=1, description="Frames resized to frame_size x frame_size px.")
+    frame_input: FrameInput = Field(default="images", description="Separate images or a video.")
+    written_by: str = Field(default="training", description="What saved these settings.")
+
+
+def save_frame_settings(folder: str | Path, settings: FrameSettings) -> Path:
+    """Write `frame_settings.json` into a checkpoint folder (atomically)."""
+    path = Path(folder) / FRAME_SETTINGS_FILE
+    atomic_write_text(path, settings.model_dump_json(indent=1) + "\n")
+    return path
+
+
+def load_frame_settings(model: str | Path) -> FrameSettings | None:
+    """The settings saved beside a local checkpoint; None for a hub id or a folder without."""
+    path = Path(model) / FRAME_SETTINGS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return FrameSettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, ValidationError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{path}: not a valid frame settings file ({error}); delete it, or pass the "
+            "frame settings explicitly (--protocol, --frames, --frame-size)"
+        ) from error
+
+
+class ClipTiming(BaseModel):
+    """Where a video's sampled frames sit in it, so a video model's timestamps are right."""
+
+    positions: list[int] = Field(description="Index of each shown frame in the source video.")
+    fps: float = Field(gt=0, description="The source video's frame rate.")
+    total_frames: int = Field(ge=1, description="Frames in the source video.")
+
 
 if TYPE_CHECKING:
     from agents.solver.items import SolverItem
@@ -57,32 +106,32 @@ def frame_paths(scene: Scene, scene_dir: Path, frame_indices: list[int]) -> list
     return paths
 
 
-def load_frame(path: Path, size: int) -> Image.Image:
-    """An RGB frame resized to size x size pixels (bicubic)."""
+def load_frame(path: Path, size: int | None) -> Image.Image:
+    """An RGB frame resized to size x size pixels (bicubic); None keeps its own size."""
     if not path.exists():
         raise FileNotFoundError(f"frame image {path} is missing; re-render or re-import the scene")
     with Image.open(path) as image:
         rgb = image.convert("RGB")
-    if rgb.size != (size, size):
+    if size is not None and rgb.size != (size, size):
         rgb = rgb.resize((size, size), Image.Resampling.BICUBIC)
     return rgb
 
 
-def resize_frames(images: list[Image.Image], size: int) -> list[Image.Image]:
-    """In-memory frames brought to the fixed size, so they batch with frames loaded from disk."""
+def resize_frames(images: list[Image.Image], size: int | None) -> list[Image.Image]:
+    """In-memory frames brought to the fixed size, so they batch with frames loaded from disk
+    (None: RGB at their own size, for video input)."""
     resized = []
     for image in images:
         rgb = image.convert("RGB")
-        resized.append(
-            rgb if rgb.size == (size, size) else rgb.resize((size, size), Image.Resampling.BICUBIC)
-        )
+        keep = size is None or rgb.size == (size, size)
+        resized.append(rgb if keep else rgb.resize((size, size), Image.Resampling.BICUBIC))
     return resized
 
 
 class FrameCache:
-    """Loads an item's frames at the fixed size; keeps the last few frame sets in memory."""
+    """Loads an item's frames at the fixed size (None: native size); keeps the last few."""
 
-    def __init__(self, frame_size: int, capacity: int = 8) -> None:
+    def __init__(self, frame_size: int | None, capacity: int = 8) -> None:
         self.frame_size = frame_size
         self.capacity = capacity
         self._frames: OrderedDict[str, list[Image.Image]] = OrderedDict()

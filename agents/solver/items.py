@@ -15,7 +15,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.records import AnswerKind, Sample
-from agents.solver.frames import choose_frames
+from agents.solver.frames import ClipTiming, choose_frames
 from scenes.schema import Scene
 
 
@@ -45,6 +45,10 @@ class SolverItem(BaseModel):
     frames_key: str | None = Field(
         default=None,
         description="Identity of the frame set: items with equal keys share one cached prefix.",
+    )
+    clip: ClipTiming | None = Field(
+        default=None,
+        description="Where the frames sit in their source video (for video input timestamps).",
     )
 
     @model_validator(mode="after")
@@ -116,6 +120,7 @@ class SolverItem(BaseModel):
         ground_truth: str | None = None,
         sample_id: str | None = None,
         frames_key: str | None = None,
+        clip: ClipTiming | None = None,
     ) -> SolverItem:
         return cls(
             question=question,
@@ -125,6 +130,7 @@ class SolverItem(BaseModel):
             sample_id=sample_id,
             images=list(images),
             frames_key=frames_key,
+            clip=clip,
         )
 
 

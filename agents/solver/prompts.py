@@ -40,9 +40,12 @@ def render_question(question: str, options: list[str], answer_kind: AnswerKind) 
     )
 
 
-def user_message(prompt: str, num_images: int) -> dict[str, Any]:
-    """A chat user turn: the frames as images first, then the text (VSI-Bench order)."""
-    content: list[dict[str, Any]] = [{"type": "image"} for _ in range(num_images)]
+def user_message(prompt: str, num_images: int, video: bool = False) -> dict[str, Any]:
+    """A chat user turn: the frames first (as images, or as one video), then the text
+    (VSI-Bench order)."""
+    content: list[dict[str, Any]] = (
+        [{"type": "video"}] if video else [{"type": "image"} for _ in range(num_images)]
+    )
     content.append({"type": "text", "text": prompt})
     return {"role": "user", "content": content}
 

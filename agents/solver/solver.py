@@ -28,6 +28,7 @@ from agents.solver.items import AnswerResult, ConfidenceResult, SolverItem
 from agents.solver.prefix import score_shared_prefix, vision_end_marker
 from agents.solver.prompts import parse_reply
 from agents.solver.scoring import TokenScores, confidence_result, encode_batch, score_batch
+from agents.solver.video_input import clip_timing, encode_video_batch
 
 DTYPES: dict[str, torch.dtype] = {
     "bfloat16": torch.bfloat16,
@@ -92,7 +93,8 @@ class Solver:
         self.config = config
         self.model = model
         self.processor = processor
-        self.frames = FrameCache(config.frame_size)
+        self.video = config.frame_input == "video"
+        self.frames = FrameCache(None if self.video else config.frame_size)
 
     # -- answers ----------------------------------------------------------------------
     @torch.no_grad()
@@ -109,11 +111,20 @@ class Solver:
         for start in range(0, len(items), self.config.batch_size):
             batch = list(items[start : start + self.config.batch_size])
             images = [self.frames.for_item(item, blind) for item in batch]
+            video = self.video and not blind
             texts = [
-                prompt_text(self.processor, item, len(imgs))
+                prompt_text(self.processor, item, len(imgs), video)
                 for item, imgs in zip(batch, images, strict=True)
             ]
-            inputs = encode_batch(self.processor, texts, images, "left", self.model.device)
+            if video:
+                timings = [
+                    clip_timing(imgs, item.clip) for item, imgs in zip(batch, images, strict=True)
+                ]
+                inputs = encode_video_batch(
+                    self.processor, texts, images, timings, self.model.device
+                )
+            else:
+                inputs = encode_batch(self.processor, texts, images, "left", self.model.device)
             output = self.model.generate(**inputs, generation_config=generation)
             new_tokens = output[:, inputs["input_ids"].shape[1] :]
             replies = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
@@ -131,6 +142,11 @@ class Solver:
 
         Frames are loaded group by group, so long lists do not hold every image at once.
         """
+        if self.video and not blind:
+            raise ValueError(
+                "confidence scores frames as fixed-size images; this solver shows them as a "
+                "video (frame_input='video', for answer() in evaluation); use frame_input='images'"
+            )
         for item in items:
             if not blind and item.num_frames == 0:
                 self.frames.for_item(item, blind)  # raises the explanatory error
