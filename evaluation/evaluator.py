@@ -26,8 +26,10 @@ from rich.progress import (
 )
 
 from agents.records import AnswerKind
+from agents.solver.frames import ClipTiming
 from agents.solver.items import SolverItem
-from evaluation.metrics import aggregate, answer_kind_of, parse_reply, score_row
+from evaluation.metrics import aggregate, answer_kind_of, parsed_answer, score_row
+from evaluation.protocols import PROTOCOLS, EvalProtocol
 from evaluation.records import Benchmark, BenchmarkRow, EvalResult, EvalRow
 from scenes.errors import UserError
 
@@ -117,9 +119,20 @@ def _batches(order: list[int], size: int) -> Iterator[list[int]]:
         yield order[start : start + size]
 
 
-def _item(bench: Benchmark, row: BenchmarkRow, frames: int, kind: AnswerKind) -> SolverItem:
-    images = bench.frames_for(row, frames)
-    key = f"{bench.name}:{row.dataset}/{row.scene_name}#{frames}"
+def _item(
+    bench: Benchmark, row: BenchmarkRow, frames: int, kind: AnswerKind, protocol: EvalProtocol
+) -> SolverItem:
+    """The row's question with its frames; as a video clip with its timing when the
+    protocol shows a video and the benchmark has one (VSI-Bench's mp4s)."""
+    clip_for = getattr(bench, "clip_for", None)
+    timing = None
+    if protocol.frame_input == "video" and clip_for is not None:
+        clip = clip_for(row, frames, protocol.rounding)
+        images = clip.frames
+        timing = ClipTiming(positions=clip.positions, fps=clip.fps, total_frames=clip.total_frames)
+    else:
+        images = bench.frames_for(row, frames)
+    key = f"{bench.name}:{row.dataset}/{row.scene_name}#{frames}:{protocol.rounding}"
     named = (row.model_extra or {}).get("frame_indices")
     if named:
         key += ":" + ",".join(str(index) for index in named)
@@ -131,6 +144,7 @@ def _item(bench: Benchmark, row: BenchmarkRow, frames: int, kind: AnswerKind) ->
         ground_truth=row.ground_truth,
         sample_id=str(row.id),
         frames_key=key,
+        clip=timing,
     )
 
 
@@ -157,12 +171,16 @@ def evaluate(
     settings: dict[str, Any] | None = None,
     data: str | None = None,
     console: Console | None = None,
+    protocol: EvalProtocol | None = None,
 ) -> EvalReport:
     """Answer every row of `bench` with `solver` and score the replies.
 
     `frames` defaults to the benchmark's own count (16 for VSI-Bench); `console` shows a
     progress bar there (None: silent, as the loop runs it); `settings` are recorded as is.
+    `protocol` picks frame rounding, video clips and the number parse (default: `project`,
+    the loop's); the solver must already show frames the protocol's way (`frame_input`).
     """
+    protocol = protocol or PROTOCOLS["project"]
     if batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {batch_size}")
     if not bench.rows:
@@ -176,7 +194,7 @@ def evaluate(
     with _progress(console) as progress:
         task = progress.add_task(f"{bench.name}: answering", total=len(rows))
         for batch in _batches(_scene_order(rows), batch_size):
-            items = [_item(bench, rows[i], count, kinds[i]) for i in batch]
+            items = [_item(bench, rows[i], count, kinds[i], protocol) for i in batch]
             for position, result in zip(batch, solver.answer(items), strict=True):
                 replies[position] = result.reply
             progress.advance(task, len(batch))
@@ -189,8 +207,8 @@ def evaluate(
             answer_kind=kind,
             ground_truth=row.ground_truth,
             reply=reply or "",
-            answer=parse_reply(reply),
-            score=score_row(scored_row),
+            answer=parsed_answer(scored_row, protocol.numbers),
+            score=score_row(scored_row, protocol.numbers),
         )
         for row, scored_row, kind, reply in zip(rows, scored, kinds, replies, strict=True)
     ]
@@ -203,8 +221,14 @@ def evaluate(
             data=data,
             num_rows=len(rows),
         ),
-        settings={"frames": count, "batch_size": batch_size, **(settings or {})},
-        result=aggregate(scored),
+        settings={
+            "frames": count,
+            "batch_size": batch_size,
+            "protocol": protocol.name,
+            "number_parse": protocol.numbers,
+            **(settings or {}),
+        },
+        result=aggregate(scored, protocol.numbers),
         predictions=predictions,
         started_at=started.isoformat(timespec="seconds"),
         duration_s=round(time.perf_counter() - clock, 3),

@@ -2,23 +2,47 @@
 
 The sampling rule is the one lmms-eval's video models use on VSI-Bench
 (`np.linspace(0, total - 1, count, dtype=int)`: first and last frame included, the rest
-evenly spaced, positions floored), so a model sees the frames it would see there.
+evenly spaced, positions floored), so a model sees the frames it would see there. Qwen's
+video path in the paper's harness (qwen-vl-utils) rounds the same positions instead
+(`rounding="round"`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import av
+import numpy as np
 from PIL import Image
 
 from scenes.errors import UserError
 from scenes.sampling import uniform_positions
 
+Rounding = Literal["floor", "round"]
 
-def uniform_frame_indices(total_frames: int, count: int) -> list[int]:
-    """`count` evenly spaced indices into `total_frames` frames; every frame if it has fewer."""
-    return uniform_positions(total_frames, count)
+
+def uniform_frame_indices(total_frames: int, count: int, rounding: Rounding = "floor") -> list[int]:
+    """`count` evenly spaced indices into `total_frames` frames; every frame if it has fewer.
+
+    "floor": LLaVA-OneVision's `np.linspace(..., dtype=int)`; "round": qwen-vl-utils'
+    `torch.linspace(...).round()`."""
+    if rounding == "floor" or total_frames <= count:
+        return uniform_positions(total_frames, count)
+    if rounding != "round":
+        raise ValueError(f"rounding must be 'floor' or 'round', got {rounding!r}")
+    return np.linspace(0, total_frames - 1, count).round().astype(int).tolist()
+
+
+@dataclass(frozen=True)
+class VideoClip:
+    """Sampled frames with where they sit in the video and its frame rate."""
+
+    frames: list[Image.Image]
+    positions: list[int]
+    fps: float
+    total_frames: int
 
 
 def _unreadable(path: Path, problem: str) -> UserError:
@@ -75,18 +99,31 @@ def count_video_frames(path: Path) -> int:
     return decoded
 
 
-def read_video_frames(path: str | Path, count: int) -> list[Image.Image]:
-    """`count` uniformly sampled frames of an mp4 as RGB images (all of a shorter video)."""
+def video_fps(path: Path) -> float:
+    """The stream's average frame rate (24 when the container states none)."""
+    with _open(path) as container:
+        rate = container.streams.video[0].average_rate
+    return float(rate) if rate else 24.0
+
+
+def read_video_clip(path: str | Path, count: int, rounding: Rounding = "floor") -> VideoClip:
+    """`count` uniformly sampled frames of an mp4 (all of a shorter video), with timing."""
     path = Path(path)
     total = count_video_frames(path)
     if total < 1:
         raise _unreadable(path, "it has no frames")
-    wanted = uniform_frame_indices(total, count)
+    wanted = uniform_frame_indices(total, count, rounding)
     kept, decoded = _decode_selected(path, wanted)
     if len(kept) < len(wanted):
         # The container overstated its frame count: sample again over the frames it has.
         if decoded < 1:
             raise _unreadable(path, "no frame could be decoded")
-        wanted = uniform_frame_indices(decoded, count)
+        total = decoded
+        wanted = uniform_frame_indices(decoded, count, rounding)
         kept, _ = _decode_selected(path, wanted)
-    return [kept[index] for index in wanted]
+    return VideoClip([kept[index] for index in wanted], wanted, video_fps(path), total)
+
+
+def read_video_frames(path: str | Path, count: int) -> list[Image.Image]:
+    """`count` uniformly sampled frames of an mp4 as RGB images (all of a shorter video)."""
+    return read_video_clip(path, count).frames

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from evaluation.metrics import MULTIPLE_CHOICE_TASKS, NUMERIC_TASKS, parse_number
 from evaluation.records import BenchmarkRow
-from evaluation.video import read_video_frames
+from evaluation.video import Rounding, VideoClip, read_video_clip
 from scenes.errors import UserError, field_problem
 
 #: lmms-eval's VSI-Bench prompt parts (vsibench.yaml defaults; the empty pre_prompt falls
@@ -160,8 +160,8 @@ class VsiBench:
     def __init__(self, rows: list[BenchmarkRow], data_root: str | Path) -> None:
         self.rows = rows
         self.data_root = Path(data_root)
-        self._cached_key: tuple[Path, int] | None = None
-        self._cached_frames: list[Image.Image] = []
+        self._cached_key: tuple[Path, int, str] | None = None
+        self._cached_clip: VideoClip | None = None
 
     @classmethod
     def load(
@@ -198,11 +198,15 @@ class VsiBench:
 
     def frames_for(self, row: BenchmarkRow, count: int) -> list[Image.Image]:
         """`count` uniformly sampled frames of the row's video; the last video is cached."""
-        key = (self.video_path(row), count)
-        if key != self._cached_key:
-            self._cached_frames = read_video_frames(key[0], count)
+        return list(self.clip_for(row, count).frames)
+
+    def clip_for(self, row: BenchmarkRow, count: int, rounding: Rounding = "floor") -> VideoClip:
+        """The sampled frames with their positions and the video's frame rate (cached)."""
+        key = (self.video_path(row), count, rounding)
+        if key != self._cached_key or self._cached_clip is None:
+            self._cached_clip = read_video_clip(key[0], count, rounding)
             self._cached_key = key
-        return list(self._cached_frames)
+        return self._cached_clip
 
     def rows_by_video(self) -> Iterator[list[BenchmarkRow]]:
         """Rows grouped by video (first-appearance order), so each video is decoded once."""

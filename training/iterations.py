@@ -19,6 +19,7 @@ from typing import Any
 from transformers import Trainer
 
 from agents.records import Sample
+from agents.solver.frames import FrameSettings, save_frame_settings
 from training.checkpoints import (
     TrainResult,
     completed_result,
@@ -88,6 +89,10 @@ class SolverTrainer:
         )
         if trainer.is_world_process_zero():
             result.save(folder)
+            # `ouroboros eval` shows the checkpoint the frames it was trained on
+            seen = FrameSettings(num_frames=settings.num_frames, frame_size=settings.frame_size)
+            for checkpoint_folder in {result.checkpoint_dir, result.model_dir}:
+                save_frame_settings(checkpoint_folder, seen)
         trainer.accelerator.wait_for_everyone()
         return result
 

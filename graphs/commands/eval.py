@@ -1,12 +1,14 @@
 """`ouroboros eval`: score a solver on ProcSpatial or VSI-Bench, compare runs, build ProcSpatial.
 
     ouroboros eval --model PATH_OR_ID --bench procspatial|vsibench --data PATH
-                   [--frames N] [--limit K] [--out DIR]
+                   [--protocol paper|lmms-eval|project] [--frames N] [--limit K] [--out DIR]
     ouroboros eval --compare A.json B.json [--out DIR]
     ouroboros eval build-procspatial --out DIR [--size N]
 
 A run prints the per-task table and writes `results.json` (scores, every prediction,
 model, benchmark version, settings) and `scores.png` (one bar per task) to `--out`.
+Without --protocol a loop checkpoint is evaluated with the frame settings it was trained
+with (saved beside it), anything else with the paper's protocol; the run says which.
 """
 
 from __future__ import annotations
@@ -49,9 +51,20 @@ def evaluate(
             "or the folder holding it and the {dataset}/{scene}.mp4 videos."
         ),
     ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            help="paper (32 frames as a video, the published protocol) | lmms-eval (paper inputs, "
+            "current lmms-eval number parse) | project (square images). Default: the "
+            "checkpoint's saved frame settings (project) if it has them, else paper."
+        ),
+    ] = None,
     frames: Annotated[
         int | None,
-        typer.Option(help="Frames per question (default: ProcSpatial's own count; VSI-Bench 16)."),
+        typer.Option(
+            help="Frames per question (default: the protocol's, or the checkpoint's; "
+            "ProcSpatial: its own count)."
+        ),
     ] = None,
     limit: Annotated[
         int | None, typer.Option(min=1, help="At most K questions, round-robin over task types.")
@@ -77,8 +90,13 @@ def evaluate(
     dtype: Annotated[str, typer.Option(help="auto | bfloat16 | float16 | float32.")] = "auto",
     backend: Annotated[str, typer.Option(help="transformers | vllm.")] = "transformers",
     frame_size: Annotated[
-        int, typer.Option(min=16, help="Frames are resized to this square size (pixels).")
-    ] = 448,
+        int | None,
+        typer.Option(
+            min=16,
+            help="Project protocol: frames resized to this square size (default: the "
+            "checkpoint's, else 448).",
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Questions per generate call.")] = 8,
     max_new_tokens: Annotated[
         int, typer.Option(min=1, help="Generation budget per answer (VSI-Bench: 16).")
@@ -97,18 +115,31 @@ def evaluate(
         )
     from evaluation.charts import plot_report
     from evaluation.evaluator import evaluate as run_evaluation
-    from evaluation.evaluator import resolve_frames
+    from evaluation.protocols import resolve_inputs
     from evaluation.report import CHART_FILE, RESULTS_FILE, results_table, save_report
 
     types = [t.strip() for item in tasks or [] for t in item.split(",") if t.strip()] or None
     benchmark = _load_benchmark(bench, data, limit, types, vsibench_only)
-    count = resolve_frames(benchmark, frames)
-    solver = _load_solver(model, device, dtype, backend, frame_size, batch_size, max_new_tokens)
+    inputs = resolve_inputs(model, protocol, frames, frame_size)
+    count = _frame_count(benchmark, inputs.frames, frames)
+    console.print(f"inputs: {inputs.describe()}")
+    if count != inputs.frames:
+        console.print(f"  {benchmark.name} fixes its own frames: {count} per question")
+    solver = _load_solver(
+        model,
+        device,
+        dtype,
+        backend,
+        inputs.frame_size,
+        inputs.frame_input,
+        batch_size,
+        max_new_tokens,
+    )
     settings = {
         "limit": limit,
         "question_types": types,
         "vsibench_only": vsibench_only,
-        "frame_size": frame_size,
+        **inputs.settings(),
         "max_new_tokens": max_new_tokens,
         "backend": backend,
         "dtype": dtype,
@@ -123,6 +154,7 @@ def evaluate(
         settings=settings,
         data=str(data),
         console=console,
+        protocol=inputs.protocol,
     )
     folder = out or _default_out(bench, model)
     results = save_report(report, folder / RESULTS_FILE)
@@ -203,12 +235,23 @@ def _load_benchmark(
     raise UserError(f"unknown --bench {name!r}; choose one of {', '.join(BENCHMARKS)}")
 
 
+def _frame_count(benchmark: Benchmark, chosen: int, requested: int | None) -> int:
+    """The user's --frames (checked against the benchmark), else the benchmark's fixed
+    count (ProcSpatial), else the protocol's or checkpoint's."""
+    from evaluation.evaluator import resolve_frames
+
+    if requested is not None or getattr(benchmark, "fixed_frames", False):
+        return resolve_frames(benchmark, requested)
+    return chosen
+
+
 def _load_solver(
     model: str,
     device: str,
     dtype: str,
     backend: str,
-    frame_size: int,
+    frame_size: int | None,
+    frame_input: str,
     batch_size: int,
     max_new_tokens: int,
 ) -> SolverBackend:
@@ -221,7 +264,8 @@ def _load_solver(
             backend=backend,  # type: ignore[arg-type]
             device=device,
             dtype=dtype,
-            frame_size=frame_size,
+            frame_size=frame_size or SolverConfig.frame_size,
+            frame_input=frame_input,  # type: ignore[arg-type]
             batch_size=batch_size,
             max_new_tokens=max_new_tokens,
         )

@@ -149,3 +149,81 @@ def test_mistakes_get_one_line_errors(
     err = capsys.readouterr().err
     assert code == 2
     assert message in " ".join(err.split()) and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_eval_on_a_loop_checkpoint_reproduces_the_loop_score_by_default(
+    procspatial_dir: Path, tiny_model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Training saves its frame settings beside the checkpoint; `ouroboros eval` with no
+    frame options reads them and scores exactly what the loop's held-out step scored."""
+    import shutil
+
+    import torch
+
+    from agents.records import Proposal, Sample
+    from graphs.config import load_config
+    from graphs.nodes import _evaluate
+    from graphs.runtime import LoopRuntime
+    from graphs.store import RunStore
+    from scenes.noise import write_noise_scene
+    from training.config import SFTSettings
+    from training.iterations import SolverTrainer
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        write_noise_scene(tmp_path / "scenes" / "room", "room", num_frames=6, width=64, height=48)
+        proposal = Proposal(
+            scene_id="room",
+            question_type="object_counting",
+            question="How many chair(s) are in this room?",
+            options=[],
+            answer_kind="numeric",
+            program="def solve(scene):\n    return 0\n",
+        )
+        sample = Sample.from_proposal(proposal).model_copy(
+            update={"ground_truth": "3", "verdict": "accepted"}
+        )
+        settings = SFTSettings.tiny(model=tiny_model, steps_per_iteration=1)
+        trained = SolverTrainer(settings, tmp_path / "run" / "training").train_iteration(
+            [sample], tmp_path / "scenes", 0
+        )
+        checkpoint = str(trained.model_dir)
+        assert (trained.model_dir / "frame_settings.json").is_file()
+
+        cfg = load_config(
+            overrides=[
+                f"solver.settings.num_frames={settings.num_frames}",
+                f"solver.settings.frame_size={settings.frame_size}",
+            ]
+        )
+        store = RunStore(tmp_path / "run")
+        shutil.copytree(procspatial_dir, store.eval_dir)
+        runtime = LoopRuntime(config=cfg, store=store, quiet=True)
+        try:
+            loop_score = _evaluate(runtime, checkpoint, tmp_path / "loop-eval.json")
+        finally:
+            runtime.close()
+        assert loop_score is not None
+
+        out = tmp_path / "standalone"
+        args = ["eval", "--model", checkpoint, "--data", str(store.eval_dir), "--out", str(out)]
+        assert main([*args, "--device", "cpu"]) == 0
+        # what the old default (448 px squares) showed the same checkpoint
+        other = tmp_path / "other"
+        wide = ["eval", "--model", checkpoint, "--data", str(store.eval_dir), "--out", str(other)]
+        assert main([*wide, "--device", "cpu", "--frame-size", "448"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    printed = capsys.readouterr().out
+    assert "protocol project" in printed and "saved with the checkpoint" in printed
+    report = load_report(out / "results.json")
+    assert report.settings["frame_size"] == settings.frame_size == 64
+    assert report.settings["protocol"] == "project"
+    assert report.result.overall_with_extra == loop_score["overall"]
+    assert report.result.overall == loop_score["vsibench_overall"]
+    loop_report = load_report(tmp_path / "loop-eval.json")
+    assert [p.reply for p in report.predictions] == [p.reply for p in loop_report.predictions]
+    wider = load_report(other / "results.json")
+    assert [p.reply for p in wider.predictions] != [p.reply for p in report.predictions]
