@@ -227,3 +227,23 @@ def test_eval_on_a_loop_checkpoint_reproduces_the_loop_score_by_default(
     assert [p.reply for p in report.predictions] == [p.reply for p in loop_report.predictions]
     wider = load_report(other / "results.json")
     assert [p.reply for p in wider.predictions] != [p.reply for p in report.predictions]
+
+
+def test_vsibench_defaults_to_the_paper_protocol(
+    vsibench_dir: Path, tiny_model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model without saved frame settings: 32 frames (all 12 of the short video) as one
+    video, aspect ratio kept; lmms-eval's protocol differs only in the number parse."""
+    base = ["eval", "--model", tiny_model, "--bench", "vsibench", "--data", str(vsibench_dir)]
+    fast = ["--max-new-tokens", "3", "--device", "cpu"]
+    assert main([*base, "--out", str(tmp_path / "paper"), *fast]) == 0
+    assert "protocol paper: 32 frames as a video" in capsys.readouterr().out
+    paper = load_report(tmp_path / "paper" / "results.json")
+    assert paper.settings["protocol"] == "paper" and paper.settings["frames"] == 32
+    assert paper.settings["frame_input"] == "video" and paper.settings["frame_size"] is None
+    assert paper.settings["number_parse"] == "first_token"
+    lmms_out = tmp_path / "lmms"
+    assert main([*base, "--protocol", "lmms-eval", "--out", str(lmms_out), *fast]) == 0
+    lmms = load_report(lmms_out / "results.json")
+    assert lmms.settings["number_parse"] == "first_number"
+    assert [p.reply for p in lmms.predictions] == [p.reply for p in paper.predictions]
