@@ -33,7 +33,7 @@ from scenes.schema import Scene
 
 NAME = "procspatial"
 #: The builder recipe's version: bump it whenever a change could alter any row.
-PROCSPATIAL_VERSION = "1"
+PROCSPATIAL_VERSION = "2"
 ROWS_FILE = "procspatial.parquet"
 MANIFEST_FILE = "manifest.json"
 

@@ -50,7 +50,7 @@ class RoutePlanning(Task):
     name = "route_planning"
     description = "Which turns a route between unique objects takes."
     templates = (
-        "You are a robot beginning at the {start} facing the {facing}. You want to navigate to "
+        "You are a robot beginning at the {start} and facing the {facing}. You want to navigate to "
         "the {goal}. You will perform the following actions (Note: for each [please fill in], "
         "choose either 'turn back,' 'turn left,' or 'turn right.'): {actions} You have reached "
         "the final destination.",
@@ -148,10 +148,11 @@ class RoutePlanning(Task):
         return {"left": TURNS[0], "right": TURNS[1], "back": TURNS[2]}[direction.label]
 
     def _actions(self, route: list[g.Object3D]) -> str:
-        steps = [f"Go forward until the {route[1].category}."]
+        """VSI-Bench's step list: no period after a step, one after the last."""
+        steps = [f"Go forward until the {route[1].category}"]
         for stop in route[2:]:
-            steps += ["[please fill in]", f"Go forward until the {stop.category}."]
-        return " ".join(f"{i}. {step}" for i, step in enumerate(steps, start=1))
+            steps += ["[please fill in]", f"Go forward until the {stop.category}"]
+        return " ".join(f"{i}. {step}" for i, step in enumerate(steps, start=1)) + "."
 
     def _distractors(self, ctx: TaskContext, turns: list[str], *, near: bool) -> list[str]:
         truth = tuple(turns)

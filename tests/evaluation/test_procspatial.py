@@ -191,7 +191,7 @@ def test_rows_are_vsibench_rows_with_extra_columns(built: Path) -> None:
         if row.question_type in MULTIPLE_CHOICE_TASKS or row.question_type.endswith("_choice"):
             assert extra["answer_kind"] == "multiple_choice" and row.options
     manifest = json.loads((built / MANIFEST_FILE).read_text())
-    assert manifest["version"] == "1" and len(manifest["fingerprint"]) == 16
+    assert manifest["version"] == "2" and len(manifest["fingerprint"]) == 16
     assert "grounding" in manifest["verifier_checks"] and "blind" not in manifest["verifier_checks"]
 
 
@@ -266,7 +266,7 @@ def test_tiny_solver_runs_on_procspatial(built: Path, tmp_path: Path) -> None:
     bench = ProcSpatial.load(built, limit=8)
     report = evaluate(load_solver(config), bench, batch_size=4, model=str(checkpoint))
     assert report.settings["frames"] == 8  # the benchmark's own count
-    assert report.benchmark.version == "1" and report.benchmark.fingerprint == bench.fingerprint
+    assert report.benchmark.version == "2" and report.benchmark.fingerprint == bench.fingerprint
     assert [p.id for p in report.predictions] == [row.id for row in bench.rows]
     assert report.result.num_rows == 8
     present = set(report.result.tasks) | set(report.result.extra_tasks)

@@ -82,7 +82,7 @@ def test_eval_on_procspatial_writes_results_and_chart(
     printed = capsys.readouterr().out
     assert code == 0, printed
     report = load_report(out / "results.json")
-    assert report.benchmark.name == "procspatial" and report.benchmark.version == "1"
+    assert report.benchmark.name == "procspatial" and report.benchmark.version == "2"
     assert report.benchmark.fingerprint == manifest["fingerprint"]
     assert report.settings["frames"] == 8 and report.settings["limit"] == 6
     assert len(report.predictions) == 6
