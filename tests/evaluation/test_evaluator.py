@@ -15,6 +15,7 @@ from agents.solver.solver import load_solver
 from agents.solver.tiny import build_tiny_solver
 from evaluation.evaluator import DEFAULT_FRAMES, evaluate, resolve_frames
 from evaluation.metrics import aggregate, score_row
+from evaluation.protocols import PROTOCOLS
 from evaluation.records import BenchmarkRow, EvalRow
 from evaluation.report import load_report, save_report
 from evaluation.video import uniform_frame_indices
@@ -99,12 +100,42 @@ def test_each_question_sees_uniform_frames_of_its_own_video(
     assert seen == sorted(seen, key=seen.index)  # grouped by scene: each video once in a row
 
 
+def test_the_paper_protocol_sends_clips_with_their_timing(
+    bench: VsiBench, frame_number: Callable[[Image.Image, int], int]
+) -> None:
+    """Video protocols: positions rounded as qwen-vl-utils rounds them, each item carrying
+    where its frames sit in the video and its frame rate; numbers read as the protocol says."""
+    solver = ScriptedSolver(lambda item: "about 3" if item.answer_kind == "numeric" else "A")
+    paper = evaluate(solver, bench, frames=8, protocol=PROTOCOLS["paper"])
+    rows = {str(row.id): row for row in bench.rows}
+    for batch in solver.batches:
+        for item in batch:
+            total, step = VIDEO_FRAMES[rows[item.sample_id or ""].scene_name]
+            wanted = uniform_frame_indices(total, 8, "round")
+            assert [frame_number(image, step) for image in item.images or []] == wanted
+            assert item.clip is not None and item.clip.positions == wanted
+            assert item.clip.total_frames == total and item.clip.fps == 24.0
+    lmms = evaluate(solver, bench, frames=8, protocol=PROTOCOLS["lmms-eval"])
+    counting = [p for p in paper.predictions if p.question_type == "object_counting"]
+    assert counting and all(p.score == 0.0 and p.answer == "about" for p in counting)
+    counted = [p for p in lmms.predictions if p.question_type == "object_counting"]
+    assert all(p.answer == "3.0" for p in counted)
+    assert lmms.result.tasks["object_counting"].score > 0
+    assert lmms.settings["number_parse"] == "first_number"
+
+
 def test_report_saves_and_loads_unchanged(bench: VsiBench, tmp_path: Path) -> None:
     report = evaluate(ScriptedSolver(lambda item: "B"), bench, model="org/model", settings={"x": 1})
     path = save_report(report, tmp_path / "results.json")
     again = load_report(path)
     assert again == report and load_report(tmp_path) == report
-    assert again.settings == {"frames": DEFAULT_FRAMES, "batch_size": 16, "x": 1}
+    assert again.settings == {
+        "frames": DEFAULT_FRAMES,
+        "batch_size": 16,
+        "protocol": "project",
+        "number_parse": "first_token",
+        "x": 1,
+    }
     assert again.benchmark.name == "vsibench" and again.label == "org/model"
 
 

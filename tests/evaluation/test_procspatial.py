@@ -207,7 +207,7 @@ def test_building_twice_gives_identical_rows(built: Path, tmp_path: Path) -> Non
 def test_existing_folder_and_unknown_version_are_refused(built: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="already exists"):
         build_procspatial(built, **SMALL)
-    with pytest.raises(UserError, match=r"builds ProcSpatial version 1, not '0\.9'"):
+    with pytest.raises(UserError, match=r"builds ProcSpatial version 2, not '0\.9'"):
         build_procspatial(tmp_path / "old", version="0.9", **SMALL)
     assert not (tmp_path / "old").exists()
 
