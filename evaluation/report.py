@@ -96,7 +96,8 @@ def results_table(report: EvalReport) -> Table:
     version = f" v{info.version}" if info.version else ""
     table = Table(
         title=f"{report.label} on {info.name}{version}: {info.num_rows} questions, "
-        f"{report.settings.get('frames', '?')} frames",
+        f"{report.settings.get('frames', '?')} frames"
+        + (f", protocol {report.settings['protocol']}" if report.settings.get("protocol") else ""),
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         caption="scores in %: accuracy, or mean relative accuracy (MRA) for numeric tasks "
@@ -173,6 +174,9 @@ def comparison_warnings(a: EvalReport, b: EvalReport) -> list[str]:
         notes.append(
             f"different frame counts: {a.settings.get('frames')} vs {b.settings.get('frames')}"
         )
+    for key, what in (("protocol", "protocols"), ("frame_size", "frame sizes")):
+        if a.settings.get(key) != b.settings.get(key):
+            notes.append(f"different {what}: {a.settings.get(key)} vs {b.settings.get(key)}")
     return notes
 
 

@@ -107,6 +107,15 @@ def test_comparison_shows_deltas_and_warns_about_other_builds() -> None:
     assert "iter-3/ckpt vs iter-0/ckpt" in text
     assert comparison_warnings(a, b) == ["different builds of procspatial: v1 f1 vs v1 f2"]
     assert comparison_warnings(a, a) == []
+    paper = a.model_copy(update={"settings": {"frames": 16, "protocol": "paper"}})
+    project = a.model_copy(
+        update={"settings": {"frames": 16, "protocol": "project", "frame_size": 64}}
+    )
+    assert comparison_warnings(paper, project) == [
+        "different protocols: paper vs project",
+        "different frame sizes: None vs 64",
+    ]
+    assert "16 frames, protocol paper" in _text(results_table(paper))
 
 
 def test_charts_are_written_and_sized_by_the_number_of_tasks(tmp_path: Path) -> None:
