@@ -108,6 +108,9 @@ class SolverConfig:
         if self.frame_input not in ("images", "video"):
             raise ValueError(f"frame_input must be 'images' or 'video', got {self.frame_input!r}")
         if self.frame_input == "video" and self.backend != "transformers":
-            raise ValueError("frame_input='video' needs the transformers backend (vLLM: not yet)")
+            raise ValueError(
+                "frame_input='video' (evaluation's paper and lmms-eval protocols) needs the "
+                "transformers backend; use --backend transformers, or --protocol project"
+            )
         if self.backend not in ("transformers", "vllm"):
             raise ValueError(f"backend must be 'transformers' or 'vllm', got {self.backend!r}")

@@ -122,6 +122,11 @@ def evaluate(
     benchmark = _load_benchmark(bench, data, limit, types, vsibench_only)
     inputs = resolve_inputs(model, protocol, frames, frame_size)
     count = _frame_count(benchmark, inputs.frames, frames)
+    if inputs.frame_input == "video" and count < 2:
+        raise UserError(
+            f"--protocol {inputs.protocol.name} shows frames as a video, which needs at least 2 "
+            f"frames per question (got {count}); use more frames or --protocol project"
+        )
     console.print(f"inputs: {inputs.describe()}")
     if count != inputs.frames:
         console.print(f"  {benchmark.name} fixes its own frames: {count} per question")

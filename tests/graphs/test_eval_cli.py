@@ -135,6 +135,8 @@ def test_eval_on_vsibench_then_compare(
         (["--model", "m", "--data", "DATA", "--frames", "9"], "built with 8 frames"),
         (["--model", "MISSING", "--data", "DATA"], "--model"),
         (["--compare", "MISSING", "MISSING"], "no such results file"),
+        (["--model", "m", "--data", "DATA", "--protocol", "nope"], "unknown --protocol 'nope'"),
+        (["--model", "m", "--data", "DATA", "--protocol", "paper"], "--frame-size applies to"),
     ],
 )
 def test_mistakes_get_one_line_errors(
