@@ -39,10 +39,17 @@ def prepare(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
     model = cfg.solver.model
     if model == "tiny":
         if not store.initial_solver_dir.exists():
+            from agents.solver.frames import FrameSettings, save_frame_settings
             from agents.solver.tiny import build_tiny_solver
+            from graphs.runtime import solver_settings
 
             with atomic_directory(store.initial_solver_dir) as tmp:
                 build_tiny_solver(tmp, seed=cfg.seed)
+                seen = solver_settings(cfg, str(tmp))  # `ouroboros eval` shows it these frames
+                frames = FrameSettings(
+                    num_frames=seen.num_frames, frame_size=seen.frame_size, written_by="loop"
+                )
+                save_frame_settings(tmp, frames)
         model = str(store.initial_solver_dir)
     if cfg.evaluation.enabled and not store.eval_dir.exists():
         from evaluation.procspatial_build import build_from_config

@@ -99,6 +99,13 @@ def test_the_loop_runs_end_to_end_and_resumes_idempotently(tmp_path: Path) -> No
     assert train_1["start_step"] == train_0["global_step"], "the step counter continues"
     assert state["feedback"]["arms"], "feedback reaches the next round"
     assert state["solver_checkpoint"] == train_1["model_dir"]
+    # the starting solver and every checkpoint carry the frames they were scored with
+    for model_dir in (
+        store.initial_solver_dir,
+        Path(train_0["model_dir"]),
+        Path(train_1["model_dir"]),
+    ):
+        assert (model_dir / "frame_settings.json").is_file()
     # the second round's plan was made from the first round's feedback
     plan_1 = store.read_json(store.iteration_dir(1) / "plan.json")
     assert sum(n for _, _, n in plan_1["quotas"]) == cfg.proposer.per_iteration
