@@ -231,6 +231,7 @@ def test_eval_on_a_loop_checkpoint_reproduces_the_loop_score_by_default(
     assert [p.reply for p in wider.predictions] != [p.reply for p in report.predictions]
 
 
+@pytest.mark.slow
 def test_vsibench_defaults_to_the_paper_protocol(
     vsibench_dir: Path, tiny_model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
