@@ -194,7 +194,9 @@ class Frame(Record):
         if not np.allclose(pose[3], [0, 0, 0, 1]):
             raise ValueError("camera_to_world's last row must be [0, 0, 0, 1]")
         for instance_id, (x0, y0, x1, y1) in (self.boxes or {}).items():
-            inside = 0 <= x0 <= x1 < self.intrinsics.width and 0 <= y0 <= y1 < self.intrinsics.height
+            inside = (
+                0 <= x0 <= x1 < self.intrinsics.width and 0 <= y0 <= y1 < self.intrinsics.height
+            )
             if not inside:
                 raise ValueError(
                     f"frame {self.index}: box of instance {instance_id} ({x0}, {y0}, {x1}, {y1}) "
