@@ -59,7 +59,7 @@ def test_programmatic_proposals_pass_at_their_own_level(samples) -> None:
     findings = _check(items, scenes)
     problems = [
         (s.proposal.question_type, s.proposal.level, f.detail)
-        for s, f in zip(items, findings)
+        for s, f in zip(items, findings, strict=True)
         if f is not None and f.reason is not None
     ]
     assert problems == []
