@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from importlib import resources
 from string import Template
@@ -131,17 +131,31 @@ def task_menu(names: tuple[str, ...]) -> str:
 
 @cache
 def demo_example(name: str, level: int) -> Proposal | None:
-    """The programmatic proposer's question of this arm on the demo room (nearest level that works)."""
-    scene = demo_scene()
+    """The programmatic proposer's question of this arm on the demo room (nearest level that
+    works), else on a small procedural room (the demo room has no countable category whose
+    every instance is clearly visible, for one)."""
     task = TASKS[name]
-    for candidate in sorted(task.levels, key=lambda lv: (abs(lv - level), lv)):
-        for seed in range(4):
-            context = TaskContext.build(scene, rng=random.Random(seed))
-            try:
-                return task.propose(context, candidate)
-            except CannotPose:
-                continue
+    for scene in _example_scenes():
+        for candidate in sorted(task.levels, key=lambda lv: (abs(lv - level), lv)):
+            for seed in range(4):
+                context = TaskContext.build(scene, rng=random.Random(seed))
+                try:
+                    return task.propose(context, candidate)
+                except CannotPose:
+                    continue
     return None
+
+
+def _example_scenes() -> Iterator[Scene]:
+    yield demo_scene()
+    yield from _procedural_examples()
+
+
+@cache
+def _procedural_examples() -> tuple[Scene, ...]:
+    from scenes.procedural import generate_scene
+
+    return tuple(generate_scene(seed, frames=24, width=160, height=120).scene for seed in (1, 2))
 
 
 def request_prompt(

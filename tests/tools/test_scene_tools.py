@@ -178,8 +178,13 @@ def submit_args(**overrides: Any) -> dict[str, Any]:
         "program": COUNT_CHAIRS,
         "stated_answer": "3",
         "referenced_instances": [7, 8, 9],
+        "frame_indices": SOLVER_FRAMES,
     }
     return args | overrides
+
+
+#: 16 frames in which every chair is clearly visible at least once (chair 7 only in frame 17).
+SOLVER_FRAMES = list(range(2, 18))
 
 
 @pytest.mark.parametrize(
@@ -225,7 +230,7 @@ def test_multiple_choice_submission_accepts_letter_or_option_text(
         "return scene.count('chair')", "return str(scene.count('chair'))"
     )
     args = submit_args(
-        answer_kind="multiple_choice", options=["A. 1", "B. 3", "C. 6"], program=program
+        answer_kind="multiple_choice", options=["A. 1", "B. 3", "C. 6", "D. 10"], program=program
     )
     assert "answer is B" in ok(call(context, "submit_proposal", args | {"stated_answer": "B"}))
     args["question"] = "What is the number of chairs in the room?"

@@ -31,6 +31,8 @@ def list_categories(runtime: ToolRuntime[ToolContext]) -> str:
 def list_objects(runtime: ToolRuntime[ToolContext], category: str | None = None) -> str:
     """List objects with instance id, centre (x, y, z) and longest side, in metres.
 
+    Lists at most 60 objects (then says how many more; pass a category to narrow it).
+
     Args:
         category: Only objects of this category (lower-case, e.g. "chair"); all when omitted.
     """
