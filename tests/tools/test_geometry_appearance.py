@@ -25,15 +25,15 @@ OBJECTS = [
 
 @pytest.fixture
 def view(make_scene_dict, make_frame_dict) -> SceneView:
-    # 640x480 frames: clearly visible is 0.5 % = 1536 pixels, 2 % = 6144 when cut.
+    # 640x480 frames: clearly visible is 0.3 % = 922 pixels, 2 % = 6144 when cut.
     visibility = [
         {2: 50},  # chair 2 only a sliver
         {2: 2000, 3: 20},
         {3: 3000},
         {},
         {1: 8000, 4: 2600},
-        {5: 1535},  # just under the threshold
-        {5: 4000},  # over 0.5 %, but cut by the border (box below): not clear
+        {5: 921},  # just under the threshold
+        {5: 4000},  # over 0.3 %, but cut by the border (box below): not clear
         {5: 6144},  # cut, but 2 %: clear
     ]
     frames = [

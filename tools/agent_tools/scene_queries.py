@@ -147,7 +147,7 @@ def frames_showing(instance_id: int, runtime: ToolRuntime[ToolContext], min_pixe
     whether it is cut by the image border or clearly visible.
 
     "Clearly visible" is the one rule grounding, appearance order and first appearance use:
-    at least 0.5 % of the image, or 2 % when the object's box touches the image border.
+    at least 0.3 % of the image, or 2 % when the object's box touches the image border.
     Lists at most 60 frames (then summarises).
 
     Args:

@@ -1,7 +1,7 @@
 """When objects first appear in the video, from per-frame visibility.
 
 An object "appears" in a frame when it is clearly visible there (``FrameView.clearly_visible``:
-at least 0.5 % of the image, 2 % when its 2D box is cut by the image border; constants in
+at least 0.3 % of the image, 2 % when its 2D box is cut by the image border; constants in
 ``rules.py``), so slivers at an image border do not count. Passing ``min_pixels`` replaces
 that rule by a plain pixel count. ``frames`` restricts the search to some frame indices,
 e.g. the frames the solver sees. VSI-Bench's obj_appearance_order asks for the order of

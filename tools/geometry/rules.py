@@ -24,7 +24,7 @@ LARGE_ROOM_AREA_M2 = 40.0
 APPEARANCE_MIN_GAP_S = 1.0
 
 #: "Clearly visible" in a frame: the object covers at least this share of the image ...
-CLEAR_MIN_FRACTION = 0.005
+CLEAR_MIN_FRACTION = 0.003
 #: ... and, when its 2D box is cut by the image border, at least this share.
 CLEAR_CUT_MIN_FRACTION = 0.02
 

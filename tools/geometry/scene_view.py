@@ -195,7 +195,7 @@ class FrameView:
         return box[0] <= 0 or box[1] <= 0 or box[2] >= width - 1 or box[3] >= height - 1
 
     def clearly_visible(self, instance_id: int) -> bool:
-        """The project's one "clearly visible" rule: at least CLEAR_MIN_FRACTION (0.5 %) of
+        """The project's one "clearly visible" rule: at least CLEAR_MIN_FRACTION (0.3 %) of
         the image, and at least CLEAR_CUT_MIN_FRACTION (2 %) when cut by the image border."""
         share = self.fraction(instance_id)
         needed = CLEAR_CUT_MIN_FRACTION if self.is_cut(instance_id) else CLEAR_MIN_FRACTION
