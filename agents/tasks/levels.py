@@ -2,7 +2,7 @@
 
 A level's settings are the band its questions must fall in, stated with the effective
 numbers (ambiguity margins included): `min_X` / `max_X` bound the measured quantity `X`
-(`min_X <= X < max_X`); `choices`, `options`, `categories` and `turns` are exact counts;
+(`min_X <= X <= max_X`); `choices`, `options`, `categories` and `turns` are exact counts;
 `format` is the answer kind. A task measures its proposals from the scene and the
 program's constants (`Task.measure_level`); this module compares. The verifier's `level`
 check and the tests use it for programmatic and LLM proposals alike.

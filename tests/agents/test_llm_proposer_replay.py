@@ -2,11 +2,11 @@
 
 An OpenAI-compatible server on 127.0.0.1 answers from a script of the tool calls a capable
 model makes on a rendered procedural room: it explores with every tool, makes one mistake
-per tool (a wrong category, a missing id, the same object twice, a missing frame, five
-frames at once, an empty program, a malformed call), submits a question of the wrong level,
-reads the verdict, and resubmits one at the requested level. The test checks what the model
-is told at each step, then verifies the round and renders the run report, where the
-rejected level shows up as `wrong_level`.
+per tool that takes arguments (a wrong category, a missing id, the same object twice, a
+missing frame, five frames at once, an empty program, a malformed call), submits a
+question of the wrong level, reads the verdict, and resubmits one at the requested level.
+The test checks what the model is told at each step, then verifies the round and renders
+the run report, where the rejected level shows up as `wrong_level`.
 """
 
 from __future__ import annotations
