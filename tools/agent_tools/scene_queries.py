@@ -239,7 +239,9 @@ def camera_pose(frame_index: int, runtime: ToolRuntime[ToolContext]) -> str:
         heading = "undefined (looking straight up or down)"
     visible = sorted(frame.visible.items(), key=lambda item: -item[1])
     in_view = ", ".join(
-        f"{context.view.object(i).category} (id {i}, {n} px)"
+        f"{context.view.object(i).category} (id {i}, {n} px"
+        f"{', cut by the border' if frame.is_cut(i) else ''}"
+        f"{'' if frame.clearly_visible(i) else ', not clearly visible'})"
         for i, n in visible[: context.settings.max_list_items]
         if i in {o.instance_id for o in context.view.objects}
     )
