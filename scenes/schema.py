@@ -180,6 +180,12 @@ class Frame(Record):
         default_factory=dict,
         description="Instance id -> number of pixels showing it in this frame.",
     )
+    boxes: dict[int, tuple[int, int, int, int]] | None = Field(
+        default=None,
+        description="Instance id -> 2D box (x0, y0, x1, y1, inclusive pixels) of the pixels "
+        "showing it, from the instance buffer; a box touching the image border means the "
+        "object is cut by it. None in scene files written before boxes were recorded.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Frame:
@@ -187,6 +193,15 @@ class Frame(Record):
         pose = np.asarray(self.camera_to_world, dtype=float)
         if not np.allclose(pose[3], [0, 0, 0, 1]):
             raise ValueError("camera_to_world's last row must be [0, 0, 0, 1]")
+        for instance_id, (x0, y0, x1, y1) in (self.boxes or {}).items():
+            inside = (
+                0 <= x0 <= x1 < self.intrinsics.width and 0 <= y0 <= y1 < self.intrinsics.height
+            )
+            if not inside:
+                raise ValueError(
+                    f"frame {self.index}: box of instance {instance_id} ({x0}, {y0}, {x1}, {y1}) "
+                    f"is not inside the {self.intrinsics.width}x{self.intrinsics.height} image"
+                )
         return self
 
     @property
@@ -229,7 +244,7 @@ class Scene(Record):
             raise ValueError("object instance ids must be unique")
         known = set(ids)
         for frame in self.frames:
-            unknown = set(frame.visible) - known
+            unknown = (set(frame.visible) | set(frame.boxes or {})) - known
             if unknown:
                 raise ValueError(f"frame {frame.index} lists unknown instances {sorted(unknown)}")
         return self

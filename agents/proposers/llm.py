@@ -269,7 +269,13 @@ class LLMProposer:
         messages = [
             SystemMessage(round_.system),
             HumanMessage(
-                request_prompt(scene, request.question_type, request.level, self.feedback)
+                request_prompt(
+                    scene,
+                    request.question_type,
+                    request.level,
+                    self.feedback,
+                    self.config.tool_settings.num_solver_frames,
+                )
             ),
         ]
         started = time.time()

@@ -10,7 +10,8 @@ at that level.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from importlib import resources
 from string import Template
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field
 from agents.curriculum import Feedback
 from agents.records import Proposal, Sample
 from agents.tasks import TASKS, CannotPose, Task, TaskContext
+from agents.tasks.base import uniform_frames
 from agents.tasks.demo_scene import demo_scene
 from scenes.schema import Scene
 
@@ -129,29 +131,56 @@ def task_menu(names: tuple[str, ...]) -> str:
 
 @cache
 def demo_example(name: str, level: int) -> Proposal | None:
-    """The programmatic proposer's question of this arm on the demo room (nearest level that works)."""
-    scene = demo_scene()
+    """The programmatic proposer's question of this arm on the demo room (nearest level that
+    works), else on a small procedural room (the demo room has no countable category whose
+    every instance is clearly visible, for one)."""
     task = TASKS[name]
-    for candidate in sorted(task.levels, key=lambda lv: (abs(lv - level), lv)):
-        for seed in range(4):
-            context = TaskContext.build(scene, rng=random.Random(seed))
-            try:
-                return task.propose(context, candidate)
-            except CannotPose:
-                continue
+    for scene in _example_scenes():
+        for candidate in sorted(task.levels, key=lambda lv: (abs(lv - level), lv)):
+            for seed in range(4):
+                context = TaskContext.build(scene, rng=random.Random(seed))
+                try:
+                    return task.propose(context, candidate)
+                except CannotPose:
+                    continue
     return None
 
 
+def _example_scenes() -> Iterator[Scene]:
+    yield demo_scene()
+    yield from _procedural_examples()
+
+
+@cache
+def _procedural_examples() -> tuple[Scene, ...]:
+    from scenes.procedural import generate_scene
+
+    return tuple(generate_scene(seed, frames=24, width=160, height=120).scene for seed in (1, 2))
+
+
 def request_prompt(
-    scene: Scene, question_type: str, level: int, feedback: ProposerFeedback | None
+    scene: Scene,
+    question_type: str,
+    level: int,
+    feedback: ProposerFeedback | None,
+    num_solver_frames: int = 16,
 ) -> str:
-    """The human turn that starts an attempt: the scene's size, the arm, an example program."""
+    """The human turn that starts an attempt: the scene's size, the frames the solver will
+    see, the arm with its band and how it is measured, an example program."""
     task = TASKS[question_type]
     settings = task.settings(level)
     answer_format = settings.get("format") or " or ".join(task.answer_kinds)
     example = demo_example(question_type, level)
     example_text = "No example is available for this task."
     if example is not None:
+        frames = uniform_frames(scene, num_solver_frames)
+        program = re.sub(
+            r"^FRAMES = .*$",
+            f"FRAMES = {frames}  # the solver's frames of THIS scene (see above)",
+            example.program,
+            flags=re.M,
+        )
+        example = example.model_copy(update={"program": program})
         options = f"\nOptions: {example.options}" if example.options else ""
         example_text = (
             f"Example from another room (level {example.level}):\nQuestion: {example.question}"
@@ -169,9 +198,38 @@ def request_prompt(
         description=task.description,
         answer_format=answer_format,
         settings=_settings(settings),
+        level_measure=level_measure(task),
+        solver_view=solver_view(scene, num_solver_frames),
         example=example_text,
         arm_feedback=arm_feedback(feedback, question_type, level),
     )
+
+
+def solver_view(scene: Scene, num_solver_frames: int) -> str:
+    """Which frames the solver gets for this scene (the sampling rule applied) and the rate."""
+    frames = uniform_frames(scene, num_solver_frames)
+    if not frames:
+        return "The solver sees no frames: this scene has metadata only."
+    times = [f.timestamp for f in sorted(scene.frames, key=lambda f: f.index)]
+    span = times[-1] - times[0]
+    rate = f"{(len(times) - 1) / span:.1f} frames per second" if span > 0 else "one instant"
+    by_index = {f.index: f.timestamp for f in scene.frames}
+    stamps = ", ".join(f"{i} (t={by_index[i]:.1f} s)" for i in frames)
+    return (
+        f"The video has {len(times)} frames over {span:.1f} s ({rate}). Unless you pass "
+        f"frame_indices, the solver sees only these {len(frames)} frames, spread evenly over "
+        f"the video: {stamps}. Ask only about what these frames show; a program that needs "
+        f"the frame list (FRAMES) must use exactly {frames}."
+    )
+
+
+def level_measure(task: Task) -> str:
+    """How the verifier's level check measures this task (the task's own docstring)."""
+    base = "the answer format and the number of options/choices must match the level"
+    if type(task).measure_level is Task.measure_level:
+        return base + "."
+    doc = " ".join((type(task).measure_level.__doc__ or "").split())
+    return f"{base}; {doc} Each min_X/max_X bounds the measured X."
 
 
 def feedback_section(feedback: ProposerFeedback | None) -> str:

@@ -1,17 +1,20 @@
 """obj_appearance_order: the order in which categories first appear in the video.
 
-First appearance is the first solver frame in which an instance of the category covers at
-least `min_visible_fraction` of the image (so the answer is what the solver can see).
-Appearances in the same frame or closer than `appearance_min_gap_s` are ambiguous. Levels
+First appearance is the first solver frame in which an instance of the category is clearly
+visible (`FrameView.clearly_visible`, so the answer is what the solver can see).
+Appearances in the same frame or closer than `appearance_min_gap_s` are ambiguous; every
+level states that gap as `min_gap_s`. Levels
 shrink the number of solver frames between consecutive first appearances, go from three to
 four categories, and at level 5 use distractors that differ from the truth by one swap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import pairwise, permutations
+from typing import Any
 
+import tools.geometry as g
 from agents.records import Proposal
 from agents.tasks.base import (
     LETTER_OF_ANSWER,
@@ -21,26 +24,24 @@ from agents.tasks.base import (
     TaskContext,
     program_source,
 )
+from tools.geometry.rules import APPEARANCE_MIN_GAP_S
 
 PROGRAM = """
-def first_frame(scene, category):
-    for index in FRAMES:
-        frame = scene.frame(index)
-        threshold = max(int(frame.intrinsics["width"] * frame.intrinsics["height"] * MIN_FRACTION), 1)
-        if any(frame.pixels(o.instance_id) >= threshold for o in scene.objects_of(category)):
-            return frame
-    raise g.Ambiguous(f"{category} never appears in the frames")
-
-
 def solve(scene):
-    firsts = {c: first_frame(scene, c) for c in CATEGORIES}
-    ordered = sorted(CATEGORIES, key=lambda c: firsts[c].index)
-    for a, b in zip(ordered, ordered[1:]):
-        gap = firsts[b].timestamp - firsts[a].timestamp
-        if firsts[a].index == firsts[b].index or gap < MIN_GAP_S:
-            raise g.Ambiguous(f"{a} and {b} first appear {gap:.2f} s apart")
+    ordered = g.appearance_order(scene, CATEGORIES, min_gap_s=MIN_GAP_S, frames=FRAMES)
     return letter_of(", ".join(ordered))
 """
+
+
+def first_positions(view: g.SceneView, frames: Sequence[int]) -> dict[str, int]:
+    """Category -> position (0-based) in `frames` of the first frame clearly showing it."""
+    firsts = g.first_appearances(view, frames=frames)
+    position = {index: k for k, index in enumerate(frames)}
+    result: dict[str, int] = {}
+    for instance_id, index in firsts.items():
+        category = view.object(instance_id).category
+        result[category] = min(result.get(category, len(frames)), position[index])
+    return result
 
 
 class AppearanceOrder(Task):
@@ -54,11 +55,14 @@ class AppearanceOrder(Task):
         "Sort these categories by when each is first seen in the video: {choices}.",
     )
     levels: Mapping[int, LevelSettings] = {
-        1: {"categories": 3, "min_frames_between": 3, "distractors": "random orders"},
-        2: {"categories": 4, "min_frames_between": 3, "distractors": "random orders"},
-        3: {"categories": 4, "min_frames_between": 2, "distractors": "random orders"},
-        4: {"categories": 4, "min_frames_between": 1, "distractors": "random orders"},
-        5: {"categories": 4, "min_frames_between": 1, "distractors": "one swap from the truth"},
+        level: {**band, "min_gap_s": APPEARANCE_MIN_GAP_S}
+        for level, band in {
+            1: {"categories": 3, "min_frames_between": 3, "distractors": "random orders"},
+            2: {"categories": 4, "min_frames_between": 3, "distractors": "random orders"},
+            3: {"categories": 4, "min_frames_between": 2, "distractors": "random orders"},
+            4: {"categories": 4, "min_frames_between": 1, "distractors": "random orders"},
+            5: {"categories": 4, "min_frames_between": 1, "distractors": "one swap from the truth"},
+        }.items()
     }
 
     def propose(self, ctx: TaskContext, level: int) -> Proposal:
@@ -66,7 +70,7 @@ class AppearanceOrder(Task):
         settings = self.settings(level)
         n = int(settings["categories"])
         min_between = int(settings["min_frames_between"])
-        firsts = self._first_positions(ctx, frames)
+        firsts = first_positions(ctx.view, frames)
         for _ in range(60):
             chosen = ctx.rng.sample(sorted(firsts), n) if len(firsts) >= n else []
             ordered = sorted(chosen, key=lambda c: firsts[c])
@@ -82,7 +86,6 @@ class AppearanceOrder(Task):
                 PROGRAM + LETTER_OF_ANSWER,
                 CATEGORIES=sorted(shown),
                 FRAMES=list(frames),
-                MIN_FRACTION=ctx.ambiguity.min_visible_fraction,
                 MIN_GAP_S=ctx.ambiguity.appearance_min_gap_s,
                 OPTIONS=options,
             )
@@ -100,13 +103,30 @@ class AppearanceOrder(Task):
             )
         raise CannotPose("no_spaced_appearances", f"{len(firsts)} categories appear")
 
-    def _first_positions(self, ctx: TaskContext, frames: list[int]) -> dict[str, int]:
-        """Category -> position (0-based) of its first solver frame."""
-        firsts: dict[str, int] = {}
-        for position, index in enumerate(frames):
-            for obj in ctx.visible_in_frame(index):
-                firsts.setdefault(obj.category, position)
-        return firsts
+    def measure_level(
+        self,
+        view: g.SceneView,
+        proposal: Proposal,
+        constants: Mapping[str, Any],
+        answer: str | None = None,
+    ) -> dict[str, float | int | str]:
+        """frames_between / gap_s: the closest consecutive first appearances in the solver's
+        frames, in frames and in seconds; categories from CATEGORIES or the referenced objects."""
+        categories = constants.get("CATEGORIES") or sorted(
+            {view.object(i).category for i in proposal.referenced_instances}
+        )
+        frames = proposal.frame_indices or [f.index for f in view.frames]
+        firsts = first_positions(view, frames)
+        missing = [c for c in categories if c not in firsts]
+        if missing:
+            raise g.Ambiguous(f"{', '.join(map(str, missing))} never clearly visible")
+        ordered = sorted(categories, key=lambda c: firsts[c])
+        times = [view.frame(frames[firsts[c]]).timestamp for c in ordered]
+        return {
+            "categories": len(categories),
+            "frames_between": min(firsts[b] - firsts[a] for a, b in pairwise(ordered)),
+            "gap_s": min(b - a for a, b in pairwise(times)),
+        }
 
     def _spaced(
         self,

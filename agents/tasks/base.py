@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 import tools.geometry as g
+import tools.geometry.rules as rules
 from agents.records import AnswerKind, Proposal
 from agents.tasks.options import LetterBalancer, place_answer
 from scenes.sampling import uniform_positions
@@ -44,34 +45,43 @@ class AmbiguityConfig:
     """Margins below which an answer is too close to call (VSI-Bench's rules and ours)."""
 
     rel_distance_margin_m: float = field(
-        default=0.15, metadata={"help": "Option distances closer than this are ambiguous (m)."}
+        default=rules.REL_DISTANCE_MARGIN_M,
+        metadata={"help": "Option distances closer than this are ambiguous (m)."},
     )
     rel_distance_margin_large_room_m: float = field(
-        default=0.30, metadata={"help": "The same margin in rooms larger than large_room_area_m2."}
+        default=rules.REL_DISTANCE_MARGIN_LARGE_ROOM_M,
+        metadata={"help": "The same margin in rooms larger than large_room_area_m2."},
     )
     large_room_area_m2: float = field(
-        default=40.0, metadata={"help": "Rooms above this floor area use the larger margin."}
+        default=rules.LARGE_ROOM_AREA_M2,
+        metadata={"help": "Rooms above this floor area use the larger margin."},
     )
     direction_margin_deg: float = field(
-        default=10.0, metadata={"help": "Directions closer than this to a label boundary."}
+        default=rules.DIRECTION_MARGIN_DEG,
+        metadata={"help": "Directions closer than this to a label boundary."},
     )
     direction_min_separation_m: float = field(
-        default=0.5, metadata={"help": "Objects of a direction question closer than this (m)."}
+        default=rules.DIRECTION_MIN_SEPARATION_M,
+        metadata={"help": "Objects of a direction question closer than this (m)."},
     )
     direction_max_separation_m: float = field(
-        default=8.0, metadata={"help": "Objects of a direction question farther than this (m)."}
+        default=rules.DIRECTION_MAX_SEPARATION_M,
+        metadata={"help": "Objects of a direction question farther than this (m)."},
     )
     appearance_min_gap_s: float = field(
-        default=1.0, metadata={"help": "First appearances closer in time than this (s)."}
+        default=rules.APPEARANCE_MIN_GAP_S,
+        metadata={"help": "First appearances closer in time than this (s)."},
     )
     min_abs_distance_m: float = field(
         default=0.2, metadata={"help": "Absolute distances below this are not asked (VSI-Bench)."}
     )
     route_min_turn_deg: float = field(
-        default=30.0, metadata={"help": "Route turns smaller than this read as 'go straight'."}
+        default=rules.ROUTE_MIN_TURN_DEG,
+        metadata={"help": "Route turns smaller than this read as 'go straight'."},
     )
     route_min_leg_m: float = field(
-        default=0.5, metadata={"help": "Route legs shorter than this are not walkable steps (m)."}
+        default=rules.ROUTE_MIN_LEG_M,
+        metadata={"help": "Route legs shorter than this are not walkable steps (m)."},
     )
     camera_min_turn_deg: float = field(
         default=10.0, metadata={"help": "Camera turns smaller than this have no direction."}
@@ -92,9 +102,9 @@ class AmbiguityConfig:
     height_min_gap_m: float = field(
         default=0.05, metadata={"help": "... and this much taller in absolute terms (m)."}
     )
-    min_visible_fraction: float = field(
-        default=0.001,
-        metadata={"help": "An object counts as visible in a frame above this share of pixels."},
+    route_clearance_m: float = field(
+        default=rules.WALK_CLEARANCE_M,
+        metadata={"help": "A straight route leg passing closer than this to furniture is blocked."},
     )
 
     def distance_margin(self, room_area_m2: float) -> float:
@@ -139,29 +149,27 @@ class TaskContext:
     def has_frames(self) -> bool:
         return bool(self.solver_frames)
 
-    def min_pixels(self, frame: g.FrameView) -> int:
-        width = frame.intrinsics.get("width", 0.0)
-        height = frame.intrinsics.get("height", 0.0)
-        return max(int(width * height * self.ambiguity.min_visible_fraction), 1)
-
     @cached_property
     def visible_ids(self) -> frozenset[int] | None:
-        """Instances visible in the solver's frames; None for metadata-only scenes (no check)."""
+        """Instances clearly visible (`FrameView.clearly_visible`) in the solver's frames;
+        None for metadata-only scenes (no check)."""
         if not self.solver_frames:
             return None
         seen: set[int] = set()
         for index in self.solver_frames:
             frame = self.view.frame(index)
-            threshold = self.min_pixels(frame)
-            seen.update(i for i, n in frame.visible.items() if n >= threshold)
+            seen.update(i for i in frame.visible if frame.clearly_visible(i))
         return frozenset(seen)
 
     def is_visible(self, obj: g.Object3D) -> bool:
         return self.visible_ids is None or obj.instance_id in self.visible_ids
 
     def visible_in_frame(self, frame_index: int) -> list[g.Object3D]:
+        """Objects clearly visible in one frame, by instance id."""
         frame = self.view.frame(frame_index)
-        return self.view.visible_in(frame_index, self.min_pixels(frame))
+        return [
+            o for o in self.view.visible_in(frame_index) if frame.clearly_visible(o.instance_id)
+        ]
 
     @cached_property
     def unique_objects(self) -> list[g.Object3D]:
@@ -244,6 +252,18 @@ class Task(ABC):
     @abstractmethod
     def propose(self, ctx: TaskContext, level: int) -> Proposal:
         """One proposal at `level` on `ctx.scene`, or raise CannotPose."""
+
+    def measure_level(
+        self,
+        view: g.SceneView,
+        proposal: Proposal,
+        constants: Mapping[str, Any],
+        answer: str | None = None,
+    ) -> dict[str, float | int | str] | None:
+        """The quantities this task's level bands bound (`gap_m` for `min_gap_m`, ...),
+        measured from the scene and the program's constants (`agents/tasks/levels.py`);
+        None when the task checks only the answer format and the counts."""
+        return None
 
     def settings(self, level: int) -> LevelSettings:
         if level not in self.levels:

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from itertools import combinations, pairwise
+from typing import Any
 
 import tools.geometry as g
 from agents.records import Proposal, option_text
 from agents.tasks.base import (
     LETTER_OF_ANSWER,
+    AmbiguityConfig,
     CannotPose,
     LevelSettings,
     Task,
     TaskContext,
     program_source,
 )
+from agents.tasks.levels import need
+from tools.geometry.rules import REL_DISTANCE_MARGIN_M
 
 HEIGHT_PROGRAM = """
 def height(obj):
@@ -69,8 +73,20 @@ class HeightComparison(Task):
         2: {"choices": 3, "min_ratio": 1.6},
         3: {"choices": 4, "min_ratio": 1.35},
         4: {"choices": 4, "min_ratio": 1.2, "max_ratio": 1.35},
-        5: {"choices": 4, "min_ratio": 0.0, "max_ratio": 1.2},
+        5: {"choices": 4, "min_ratio": AmbiguityConfig.height_min_ratio, "max_ratio": 1.2},
     }
+
+    def measure_level(
+        self,
+        view: g.SceneView,
+        proposal: Proposal,
+        constants: Mapping[str, Any],
+        answer: str | None = None,
+    ) -> dict[str, float | int | str]:
+        """ratio: the tallest choice's height over the runner-up's."""
+        (choices,) = need(constants, "CHOICES")
+        heights = sorted((_height(view.unique(str(c))) for c in choices), reverse=True)
+        return {"ratio": heights[0] / max(heights[1], 1e-9), "choices": len(choices)}
 
     def propose(self, ctx: TaskContext, level: int) -> Proposal:
         settings = self.settings(level)
@@ -123,12 +139,30 @@ class CameraRelDistance(Task):
         "taken, measuring to the closest point of each?",
     )
     levels: Mapping[int, LevelSettings] = {
-        1: {"choices": 2, "min_gap_m": 1.0},
-        2: {"choices": 3, "min_gap_m": 0.6},
-        3: {"choices": 4, "min_gap_m": 0.4},
-        4: {"choices": 4, "min_gap_m": 0.25, "max_gap_m": 0.4},
-        5: {"choices": 4, "min_gap_m": 0.0, "max_gap_m": 0.25},
+        level: {**band, "min_pair_gap_m": REL_DISTANCE_MARGIN_M}
+        for level, band in {
+            1: {"choices": 2, "min_gap_m": 1.0},
+            2: {"choices": 3, "min_gap_m": 0.6},
+            3: {"choices": 4, "min_gap_m": 0.4},
+            4: {"choices": 4, "min_gap_m": 0.25, "max_gap_m": 0.4},
+            5: {"choices": 4, "min_gap_m": REL_DISTANCE_MARGIN_M, "max_gap_m": 0.25},
+        }.items()
     }
+
+    def measure_level(
+        self,
+        view: g.SceneView,
+        proposal: Proposal,
+        constants: Mapping[str, Any],
+        answer: str | None = None,
+    ) -> dict[str, float | int | str]:
+        """gap_m: closest vs runner-up from the camera of FRAME; pair_gap_m: the smallest
+        gap between neighbours in the ranking."""
+        frame, choices = need(constants, "FRAME", "CHOICES")
+        position = view.frame(int(frame)).position
+        distances = sorted(g.point_box_distance(position, view.unique(str(c))) for c in choices)
+        gaps = [b - a for a, b in pairwise(distances)]
+        return {"gap_m": gaps[0], "pair_gap_m": min(gaps), "choices": len(choices)}
 
     def propose(self, ctx: TaskContext, level: int) -> Proposal:
         ctx.need_frames()

@@ -27,6 +27,9 @@ class ObjectCounting(NumericTask):
     answer_decimals = 0
     measure_body = "def measure(scene):\n    return scene.count(CATEGORY)\n"
 
+    def is_hard(self, value: float) -> bool:
+        return value >= HARD_COUNT
+
     def targets(self, ctx: TaskContext) -> list[NumericTarget]:
         targets = []
         for category in ctx.visible_categories:
@@ -39,7 +42,7 @@ class ObjectCounting(NumericTask):
                     fields={"category": category},
                     constants={"CATEGORY": category},
                     referenced=ctx.view.objects_of(category),
-                    hard=count >= HARD_COUNT,
+                    hard=self.is_hard(count),
                     measured={"count": count},
                 )
             )

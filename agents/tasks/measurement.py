@@ -36,6 +36,9 @@ class ObjectSize(NumericTask):
     answer_decimals = 0
     measure_body = "def measure(scene):\n    return 100.0 * g.object_size(scene.unique(CATEGORY))\n"
 
+    def is_hard(self, value: float) -> bool:
+        return value < HARD_SIZE_CM
+
     def targets(self, ctx: TaskContext) -> list[NumericTarget]:
         targets = []
         for obj in ctx.unique_objects:
@@ -46,7 +49,7 @@ class ObjectSize(NumericTask):
                     fields={"category": obj.category},
                     constants={"CATEGORY": obj.category},
                     referenced=[obj],
-                    hard=size_cm < HARD_SIZE_CM,
+                    hard=self.is_hard(size_cm),
                     measured={"size_cm": round(size_cm, 1)},
                 )
             )
@@ -79,6 +82,9 @@ def measure(scene):
     return distance
 """
 
+    def is_hard(self, value: float) -> bool:
+        return value > HARD_DISTANCE_M
+
     def targets(self, ctx: TaskContext) -> list[NumericTarget]:
         targets = []
         minimum = ctx.ambiguity.min_abs_distance_m
@@ -97,7 +103,7 @@ def measure(scene):
                         "MIN_DISTANCE": minimum,
                     },
                     referenced=[a, b],
-                    hard=distance > HARD_DISTANCE_M,
+                    hard=self.is_hard(distance),
                     measured={"distance_m": round(distance, 3)},
                 )
             )
@@ -121,6 +127,9 @@ class RoomSize(NumericTask):
     answer_decimals = 1
     measure_body = "def measure(scene):\n    return g.floor_area(scene)\n"
 
+    def is_hard(self, value: float) -> bool:
+        return value > HARD_ROOM_M2
+
     def targets(self, ctx: TaskContext) -> list[NumericTarget]:
         area = g.floor_area(ctx.view)
         return [
@@ -128,7 +137,7 @@ class RoomSize(NumericTask):
                 value=area,
                 fields={},
                 constants={},
-                hard=area > HARD_ROOM_M2,
+                hard=self.is_hard(area),
                 measured={"area_m2": round(area, 2)},
             )
         ]

@@ -12,10 +12,11 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, ClassVar
 
 import tools.geometry as g
-from agents.records import AnswerKind, Proposal
+from agents.records import AnswerKind, Proposal, option_text
 from agents.tasks.base import (
     NEAREST_OPTION,
     CannotPose,
@@ -59,6 +60,34 @@ class NumericTask(Task):
     answer_kinds: ClassVar[tuple[AnswerKind, ...]] = ("multiple_choice", "numeric")
     measure_body: ClassVar[str]  # defines measure(scene) -> number in question units
     option_minimum: ClassVar[float] = 1.0
+
+    @abstractmethod
+    def is_hard(self, value: float) -> bool:
+        """Whether an answer (question units) belongs to level 5's half of the targets."""
+
+    def measure_level(
+        self,
+        view: g.SceneView,
+        proposal: Proposal,
+        constants: Mapping[str, Any],
+        answer: str | None = None,
+    ) -> dict[str, float | int | str]:
+        """option_ratio: the closest ratio of neighbouring options (levels 1-3); targets:
+        which half of the targets the answer falls in (levels 4-5), read within half a
+        unit of the answer's rounding so a rounded answer on the line fits either."""
+        if proposal.options:
+            numbers = sorted(float(option_text(o)) for o in proposal.options)
+            if numbers[0] <= 0:
+                return {"option_ratio": 0.0}
+            return {"option_ratio": min(b / a for a, b in pairwise(numbers))}
+        if answer is None:
+            return {}
+        value = float(answer)
+        half = 0.5 * 10 ** -(self.answer_decimals or 0)
+        hard = {self.is_hard(value - half), self.is_hard(value + half)}
+        if len(hard) > 1:
+            return {"targets": str(self.levels[proposal.level].get("targets", ""))}
+        return {"targets": str(self.levels[5 if hard.pop() else 4]["targets"])}
 
     @abstractmethod
     def targets(self, ctx: TaskContext) -> list[NumericTarget]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from itertools import permutations
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import tools.geometry as g
 from agents.records import Proposal
@@ -24,6 +24,8 @@ from agents.tasks.base import (
     TaskContext,
     program_source,
 )
+from agents.tasks.levels import need
+from tools.geometry.rules import DIRECTION_MARGIN_DEG
 
 PROGRAM = """
 def solve(scene):
@@ -44,8 +46,9 @@ LABELS: Mapping[str, tuple[str, ...]] = {
 
 
 def margin_levels(bands: tuple[float, float, float, float]) -> dict[int, LevelSettings]:
-    """Level -> band of allowed boundary margins (deg); level 5 reaches down to the config's."""
-    edges = (*bands, 0.0)
+    """Level -> band of allowed boundary margins (deg); level 5 reaches down to the ambiguity
+    margin (`rules.DIRECTION_MARGIN_DEG`), below which programs raise Ambiguous."""
+    edges = (*bands, DIRECTION_MARGIN_DEG)
     levels: dict[int, LevelSettings] = {1: {"min_margin_deg": bands[0]}}
     for level in range(2, 6):
         levels[level] = {"min_margin_deg": edges[level - 1], "max_margin_deg": edges[level - 2]}
@@ -81,6 +84,19 @@ class _RelativeDirection(Task):
                 continue
             return self._proposal(ctx, level, standing, facing, query, label, margin)
         raise CannotPose("no_direction_in_band", f"margins {low:.0f}-{high:.0f} deg")
+
+    def measure_level(
+        self,
+        view: g.SceneView,
+        proposal: Proposal,
+        constants: Mapping[str, Any],
+        answer: str | None = None,
+    ) -> dict[str, float | int | str]:
+        """margin_deg: how far the query's angle is from the nearest label boundary."""
+        names = need(constants, "STANDING", "FACING", "QUERY")
+        standing, facing, query = (view.unique(str(name)) for name in names)
+        margin = g.relative_direction(standing, facing, query, self.variant).margin_deg
+        return {"margin_deg": margin}
 
     def _separated(self, ctx: TaskContext, *objects: g.Object3D) -> bool:
         config = ctx.ambiguity

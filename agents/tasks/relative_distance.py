@@ -2,7 +2,7 @@
 
 VSI-Bench's rules: the primary is a unique instance; choices may have several instances
 (the closest one counts); a question is ambiguous when any two choice distances lie within
-15 cm (30 cm in rooms over 40 m^2). Levels shrink the gap between the closest and the
+15 cm (30 cm in rooms over 40 m^2), which every level states as `min_pair_gap_m`. Levels shrink the gap between the closest and the
 runner-up and add choices; level 5 also wants a multi-instance choice when the scene has one.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from itertools import combinations, pairwise
+from typing import Any
 
 import tools.geometry as g
 from agents.records import Proposal, option_text
@@ -21,6 +22,8 @@ from agents.tasks.base import (
     TaskContext,
     program_source,
 )
+from agents.tasks.levels import need
+from tools.geometry.rules import REL_DISTANCE_MARGIN_M
 
 PROGRAM = """
 def solve(scene):
@@ -52,11 +55,19 @@ class ObjectRelDistance(Task):
         "the closest instance.",
     )
     levels: Mapping[int, LevelSettings] = {
-        1: {"choices": 2, "min_gap_m": 1.0},
-        2: {"choices": 3, "min_gap_m": 0.6},
-        3: {"choices": 4, "min_gap_m": 0.4},
-        4: {"choices": 4, "min_gap_m": 0.25, "max_gap_m": 0.4},
-        5: {"choices": 4, "min_gap_m": 0.0, "max_gap_m": 0.25, "multi_instance": "preferred"},
+        level: {**band, "min_pair_gap_m": REL_DISTANCE_MARGIN_M}
+        for level, band in {
+            1: {"choices": 2, "min_gap_m": 1.0},
+            2: {"choices": 3, "min_gap_m": 0.6},
+            3: {"choices": 4, "min_gap_m": 0.4},
+            4: {"choices": 4, "min_gap_m": 0.25, "max_gap_m": 0.4},
+            5: {
+                "choices": 4,
+                "min_gap_m": REL_DISTANCE_MARGIN_M,
+                "max_gap_m": 0.25,
+                "multi_instance": "preferred",
+            },
+        }.items()
     }
 
     def propose(self, ctx: TaskContext, level: int) -> Proposal:
@@ -100,6 +111,26 @@ class ObjectRelDistance(Task):
                 measured={"gap_m": round(gap, 3), "margin_m": margin},
             )
         raise CannotPose("no_choice_set", f"no {n_choices} choices with the level's gap")
+
+    def measure_level(
+        self,
+        view: g.SceneView,
+        proposal: Proposal,
+        constants: Mapping[str, Any],
+        answer: str | None = None,
+    ) -> dict[str, float | int | str]:
+        """gap_m: closest vs runner-up; pair_gap_m: the smallest gap between neighbours in
+        the ranking (every pair must clear the near-tie margin)."""
+        primary_name, choices = need(constants, "PRIMARY", "CHOICES")
+        primary = view.unique(str(primary_name))
+        distances = []
+        for category in choices:
+            others = [o for o in view.objects_of(str(category)) if o != primary]
+            if not others:
+                raise g.Ambiguous(f"choice {category!r} has no instance in the scene")
+            distances.append(g.closest_distance([primary], others))
+        gaps = [b - a for a, b in pairwise(sorted(distances))]
+        return {"gap_m": gaps[0], "pair_gap_m": min(gaps), "choices": len(choices)}
 
     def _choose(
         self,

@@ -4,14 +4,18 @@ A route starts at object A facing object B and goes "forward until" each next ob
 every object after the first leg the walker turns left, right or back (back = 135 degrees
 or more, as in relative direction). Turns smaller than `route_min_turn_deg` would read as
 going straight, and turns within `direction_margin_deg` of 135 degrees could be either, so
-both are ambiguous. Levels lengthen the route and, from level 4, use distractors that
+both are ambiguous. Every leg is walked straight, centre to centre, and must be clear:
+no floor-standing furniture within `route_clearance_m` (`geometry.blocking_objects`, the
+obstacle rule of `geometry.free_space`). Levels lengthen the route and, from level 4, use distractors that
 differ from the truth in a single turn.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from itertools import product
+from typing import Any
 
 import tools.geometry as g
 from agents.records import Proposal
@@ -41,6 +45,7 @@ def solve(scene):
     for a, b in zip(stops, stops[1:]):
         if g.center_distance(a, b) < MIN_LEG_M:
             raise g.Ambiguous(f"{a.category} and {b.category} are too close for a leg")
+    g.check_legs_clear(scene, stops, CLEARANCE_M)
     turns = [turn(a, b, c) for a, b, c in zip(stops, stops[1:], stops[2:])]
     return letter_of(", ".join(turns))
 """
@@ -93,6 +98,7 @@ class RoutePlanning(Task):
                 MIN_TURN_DEG=ctx.ambiguity.route_min_turn_deg,
                 MARGIN_DEG=ctx.ambiguity.direction_margin_deg,
                 MIN_LEG_M=ctx.ambiguity.route_min_leg_m,
+                CLEARANCE_M=ctx.ambiguity.route_clearance_m,
                 OPTIONS=options,
             )
             return self.proposal(
@@ -107,6 +113,19 @@ class RoutePlanning(Task):
             )
         raise CannotPose("no_clear_route", f"no route with {n_turns} clear turns")
 
+    def measure_level(
+        self,
+        view: g.SceneView,
+        proposal: Proposal,
+        constants: Mapping[str, Any],
+        answer: str | None = None,
+    ) -> dict[str, float | int | str]:
+        """turns: the stops of ROUTE after the first leg, else the numbered blanks
+        ("2. [please fill in]") the question asks the solver to fill in."""
+        if "ROUTE" in constants:
+            return {"turns": max(len(constants["ROUTE"]) - 2, 0)}
+        return {"turns": len(re.findall(r"\d+\.\s*\[please fill in\]", proposal.question.lower()))}
+
     def _walk(
         self, ctx: TaskContext, objects: list[g.Object3D], length: int
     ) -> tuple[list[g.Object3D], list[str]] | None:
@@ -119,6 +138,8 @@ class RoutePlanning(Task):
                 if obj in route:
                     continue
                 if g.center_distance(route[-1], obj) < ctx.ambiguity.route_min_leg_m:
+                    continue
+                if g.blocking_objects(ctx.view, route[-1], obj, ctx.ambiguity.route_clearance_m):
                     continue
                 turn = self._turn(ctx, route[-2], route[-1], obj) if len(route) >= 2 else None
                 if len(route) >= 2 and turn is None:

@@ -92,23 +92,17 @@ def boundary_angle(
 def simultaneous_appearance(
     view: g.SceneView, constants: Mapping[str, Any], margins: AmbiguityConfig
 ) -> str | None:
-    """obj_appearance_order: two categories first seen in the same frame or too close in time."""
-    firsts: dict[str, g.FrameView] = {}
-    for category in constants["CATEGORIES"]:
-        for index in constants["FRAMES"]:
-            frame = view.frame(int(index))
-            width, height = frame.intrinsics.get("width", 0.0), frame.intrinsics.get("height", 0.0)
-            threshold = max(int(width * height * margins.min_visible_fraction), 1)
-            if any(frame.pixels(o.instance_id) >= threshold for o in view.objects_of(category)):
-                firsts[str(category)] = frame
-                break
-        else:
-            return f"{category} never appears in the frames"
-    ordered = sorted(firsts, key=lambda c: firsts[c].index)
-    for a, b in pairwise(ordered):
-        gap = firsts[b].timestamp - firsts[a].timestamp
-        if firsts[a].index == firsts[b].index or gap < margins.appearance_min_gap_s:
-            return f"{a} and {b} first appear {gap:.2f} s apart"
+    """obj_appearance_order: two categories first clearly seen in the same solver frame, or
+    too close in time (the geometry library's own rule, `g.appearance_order`)."""
+    try:
+        g.appearance_order(
+            view,
+            [str(c) for c in constants["CATEGORIES"]],
+            min_gap_s=margins.appearance_min_gap_s,
+            frames=[int(i) for i in constants["FRAMES"]],
+        )
+    except g.Ambiguous as error:
+        return str(error)
     return None
 
 

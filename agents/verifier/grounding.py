@@ -1,6 +1,6 @@
 """Check 5, grounding: every object the question names is visible in the solver's frames.
 
-"Visible" means covering at least `min_visible_fraction` of the image (and `min_pixels`)
+"Visible" means clearly visible (`FrameView.clearly_visible`, and at least `min_pixels`)
 in at least one frame the solver will get: the proposal's `frame_indices`, or the shared
 uniform sampling rule (`scenes/sampling.py`) over the trajectory. The objects are the
 proposal's `referenced_instances` (for tasks about categories, such as appearance
@@ -27,10 +27,13 @@ NO_FRAMES_NOTE = "grounding skipped: the scene has no frames (metadata only)"
 class GroundingConfig:
     """When an object counts as visible, and which frames the solver gets."""
 
-    min_visible_fraction: float = field(
-        default=0.001, metadata={"help": "Share of the image an object must cover in a frame."}
+    min_pixels: int = field(
+        default=1,
+        metadata={
+            "help": "Pixels an object needs in a frame besides being clearly visible "
+            "(FrameView.clearly_visible)."
+        },
     )
-    min_pixels: int = field(default=1, metadata={"help": "... and at least this many pixels."})
     num_frames: int = field(
         default=16,
         metadata={"help": "Frames the solver samples uniformly when a proposal names none."},
@@ -111,9 +114,11 @@ class GroundingCheck(SampleCheck):
         seen: set[int] = set()
         for index in frames:
             frame = view.frame(index)
-            area = frame.intrinsics.get("width", 0.0) * frame.intrinsics.get("height", 0.0)
-            threshold = max(int(area * self.config.min_visible_fraction), self.config.min_pixels)
-            seen.update(i for i, n in frame.visible.items() if n >= threshold)
+            seen.update(
+                i
+                for i, n in frame.visible.items()
+                if n >= self.config.min_pixels and frame.clearly_visible(i)
+            )
         return seen
 
 

@@ -2,7 +2,7 @@
 
 Order: intake (malformed input), execution (first run via `agents.execution.execute` for
 proposals not yet run, then a perturbed second run), typed answer, agreement, ambiguity,
-grounding, de-duplication, blind check. Each check sees only the samples still pending.
+level, grounding, de-duplication, blind check. Each check sees only the samples still pending.
 
 Adding a check: a `Check` subclass with its own config dataclass (see `base.py`), one line
 in `CHECKS`, and, to configure it from files, a field of the same name in `VerifierConfig`.
@@ -24,6 +24,7 @@ from agents.verifier.dedup import DedupCheck, DedupConfig
 from agents.verifier.determinism import DeterminismCheck, DeterminismConfig
 from agents.verifier.grounding import GroundingCheck, GroundingConfig
 from agents.verifier.intake import IntakeConfig, admit
+from agents.verifier.level import LevelCheck, LevelCheckConfig
 from agents.verifier.reasons import check_of
 from agents.verifier.report import Audit, VerificationReport
 from agents.verifier.typed import TypedAnswerCheck, TypedAnswerConfig
@@ -39,6 +40,7 @@ CHECKS: dict[str, type[Check]] = {
     "typed_answer": TypedAnswerCheck,
     "agreement": AgreementCheck,
     "ambiguity": AmbiguityCheck,
+    "level": LevelCheck,
     "grounding": GroundingCheck,
     "dedup": DedupCheck,
     "blind": BlindCheck,
@@ -68,6 +70,9 @@ class VerifierConfig:
     )
     ambiguity: AmbiguityCheckConfig = field(
         default_factory=AmbiguityCheckConfig, metadata={"help": "Margins and referents."}
+    )
+    level: LevelCheckConfig = field(
+        default_factory=LevelCheckConfig, metadata={"help": "Difficulty within the level."}
     )
     grounding: GroundingConfig = field(
         default_factory=GroundingConfig, metadata={"help": "Visibility in the solver's frames."}

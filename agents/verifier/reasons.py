@@ -33,6 +33,8 @@ class RejectReason(str, Enum):
     # ambiguity (programs raising geometry.Ambiguous land here too)
     AMBIGUOUS = "ambiguous"
     AMBIGUOUS_REFERENT = "ambiguous_referent"
+    # level: measured difficulty outside the requested level's band
+    WRONG_LEVEL = "wrong_level"
     # grounding
     NOT_GROUNDED = "not_grounded"
     # de-duplication
@@ -62,6 +64,7 @@ REASON_CHECK: dict[RejectReason, str] = {
     RejectReason.INCONSISTENT: "agreement",
     RejectReason.AMBIGUOUS: "ambiguity",
     RejectReason.AMBIGUOUS_REFERENT: "ambiguity",
+    RejectReason.WRONG_LEVEL: "level",
     RejectReason.NOT_GROUNDED: "grounding",
     RejectReason.DUPLICATE: "dedup",
     RejectReason.NEAR_DUPLICATE: "dedup",

@@ -156,10 +156,16 @@ def render_scene(
             yield result
 
 
-def _with_visibility(scene: Scene, visible: list[dict[int, int]]) -> Scene:
+Visibility = tuple[dict[int, int], dict[int, tuple[int, int, int, int]]]
+
+
+def _with_visibility(scene: Scene, seen: list[Visibility]) -> Scene:
+    """The scene with each frame's pixel counts and 2D boxes from its render."""
     frames = tuple(
-        frame.model_copy(update={"visible": dict(sorted(seen.items()))})
-        for frame, seen in zip(scene.frames, visible, strict=True)
+        frame.model_copy(
+            update={"visible": dict(sorted(pixels.items())), "boxes": dict(sorted(boxes.items()))}
+        )
+        for frame, (pixels, boxes) in zip(scene.frames, seen, strict=True)
     )
     return Scene.model_validate({**scene.model_dump(), "frames": [f.model_dump() for f in frames]})
 
@@ -175,7 +181,7 @@ def generate_scene(
     scene = layout_scene(seed, frames, width, height)
     results = list(render_scene(scene, on_frame))
     return GeneratedScene(
-        scene=_with_visibility(scene, [r.visible for r in results]),
+        scene=_with_visibility(scene, [(r.visible, r.boxes) for r in results]),
         rgb=np.stack([r.rgb for r in results]),
         instance=np.stack([r.instance for r in results]),
         depth=np.stack([r.depth for r in results]),
@@ -192,11 +198,11 @@ def write_scene(
 ) -> Path:
     """Generate one scene straight to ``target`` (frames streamed to disk, folder swapped in atomically)."""
     scene = layout_scene(seed, frames, width, height)
-    visible = []
+    visible: list[Visibility] = []
     with atomic_directory(target) as tmp:
         for frame, result in zip(scene.frames, render_scene(scene, on_frame), strict=True):
             write_frame_images(tmp, frame.index, result.rgb, result.instance, result.depth)
-            visible.append(result.visible)
+            visible.append((result.visible, result.boxes))
         _with_visibility(scene, visible).save(tmp)
     return target
 

@@ -79,6 +79,7 @@ class RenderResult:
     instance: np.ndarray
     depth: np.ndarray
     visible: dict[int, int]
+    boxes: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
 
     def object_ids(self) -> np.ndarray:
         """Instance image with only objects kept (structure and misses are 0), as uint16."""
@@ -114,6 +115,38 @@ class CameraRays:
             ],
             axis=1,
         )
+
+
+def instance_boxes(instance: np.ndarray) -> dict[int, tuple[int, int, int, int]]:
+    """2D box (x0, y0, x1, y1, inclusive) of every object id > 0 in an instance image.
+
+    Works on horizontal runs of equal ids rather than on pixels (a few thousand runs for a
+    640x480 frame), so it adds about a millisecond to a frame.
+    """
+    height, width = instance.shape
+    if instance.size == 0:
+        return {}
+    starts = np.empty((height, width), dtype=bool)
+    starts[:, 0] = True
+    np.not_equal(instance[:, 1:], instance[:, :-1], out=starts[:, 1:])
+    ys, xs = np.nonzero(starts)
+    ids = instance[ys, xs]
+    ends = np.full_like(xs, width - 1)
+    same_row = ys[1:] == ys[:-1]
+    ends[:-1][same_row] = xs[1:][same_row] - 1
+    keep = ids > 0
+    ids, ys, xs, ends = ids[keep], ys[keep], xs[keep], ends[keep]
+    if ids.size == 0:
+        return {}
+    order = np.argsort(ids, kind="stable")
+    ids, ys, xs, ends = ids[order], ys[order], xs[order], ends[order]
+    unique, first = np.unique(ids, return_index=True)
+    x0, x1 = np.minimum.reduceat(xs, first), np.maximum.reduceat(ends, first)
+    y0, y1 = np.minimum.reduceat(ys, first), np.maximum.reduceat(ys, first)
+    return {
+        int(i): (int(a), int(b), int(c), int(d))
+        for i, a, b, c, d in zip(unique, x0, y0, x1, y1, strict=True)
+    }
 
 
 def camera_rays(intrinsics: CameraIntrinsics) -> CameraRays:
@@ -300,6 +333,7 @@ class Renderer:
             instance.reshape(shape),
             depth.reshape(shape),
             self._visible(face_hits[1:]),
+            instance_boxes(instance.reshape(shape)),
         )
 
     def _visible(self, face_hits: np.ndarray) -> dict[int, int]:

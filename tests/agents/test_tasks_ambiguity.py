@@ -127,7 +127,6 @@ def _appearance(sandbox: object, second_frame: int) -> ExecutionResult:
         scene,
         CATEGORIES=["bed", "tv"],
         FRAMES=list(range(6)),
-        MIN_FRACTION=CONFIG.min_visible_fraction,
         MIN_GAP_S=CONFIG.appearance_min_gap_s,
         OPTIONS=["A. tv, bed", "B. bed, tv"],
     )

@@ -175,3 +175,19 @@ def test_frame_tasks_skip_metadata_only_rooms(rooms: dict[str, Scene]) -> None:
     assert batch.proposals == []
     assert set(batch.skipped_by_task()) == set(FRAME_TASKS)
     assert all(set(reasons) == {"needs_frames"} for reasons in batch.skipped_by_task().values())
+
+
+def test_programmatic_questions_pass_the_level_check_on_real_rooms(
+    samples: list[Sample], rooms: dict[str, Scene]
+) -> None:
+    from agents.verifier.base import CheckContext
+    from agents.verifier.level import LevelCheck
+
+    pending = [s for s in samples if s.verdict == "pending"]
+    findings = LevelCheck().run(pending, CheckContext(scenes=rooms))
+    rejected = [
+        (s.proposal.question_type, s.proposal.level, f.detail)
+        for s, f in zip(pending, findings, strict=True)
+        if f is not None and f.reason is not None
+    ]
+    assert len(pending) > 100 and rejected == []

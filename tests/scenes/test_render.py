@@ -27,6 +27,7 @@ from scenes.render import (
     write_frame_images,
 )
 from scenes.render.meshes import floor_outline, object_mesh
+from scenes.render.raycast import instance_boxes
 from scenes.render.shapes import SHAPES
 from scenes.schema import CameraIntrinsics, Opening, OrientedBox, Room, Scene, SceneObject
 
@@ -104,6 +105,41 @@ def test_visible_counts_are_the_instance_image_histogram() -> None:
     assert result.visible == dict(zip(ids.tolist(), counts.tolist(), strict=True))
     assert set(result.visible) == {3, 9, 12}
     assert {FLOOR_ID, WALL_ID} <= set(np.unique(result.instance).tolist())
+    assert set(result.boxes) == set(result.visible)
+    for instance_id, box in result.boxes.items():
+        ys, xs = np.nonzero(result.instance == instance_id)
+        assert box == (xs.min(), ys.min(), xs.max(), ys.max())
+
+
+def test_instance_boxes_match_brute_force_on_random_images() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        image = rng.integers(-2, 6, size=(int(rng.integers(1, 30)), int(rng.integers(1, 30))))
+        image[rng.random(image.shape) < 0.5] = 0
+        expected = {}
+        for instance_id in np.unique(image[image > 0]).tolist():
+            ys, xs = np.nonzero(image == instance_id)
+            expected[instance_id] = (xs.min(), ys.min(), xs.max(), ys.max())
+        assert instance_boxes(image) == expected
+
+
+def test_generated_frames_record_boxes_and_old_files_still_load() -> None:
+    from scenes.procedural import generate_scene
+    from tools.geometry import SceneView
+
+    scene = generate_scene(2, frames=6, width=64, height=48).scene
+    assert all(set(f.boxes or {}) == set(f.visible) for f in scene.frames)
+    legacy = Scene.model_validate_json(
+        scene.model_copy(
+            update={"frames": tuple(f.model_copy(update={"boxes": None}) for f in scene.frames)}
+        ).to_json()
+    )
+    assert all(f.boxes is None for f in legacy.frames)
+    assert not any(SceneView(legacy).frames[0].is_cut(i) for i in legacy.frames[0].visible)
+    with pytest.raises(ValueError, match="not inside"):
+        scene.frames[0].model_validate(
+            {**scene.frames[0].model_dump(), "boxes": {1: (0, 0, 64, 10)}}
+        )
 
 
 def test_lambert_shading_of_a_front_face_and_of_its_back() -> None:

@@ -1,4 +1,4 @@
-"""First appearance of objects and categories from per-frame pixel counts."""
+"""First appearance of objects and categories: clearly visible by default, pixels on request."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from tools.geometry import (
     Ambiguous,
     SceneView,
     appearance_order,
-    appearance_threshold,
     category_first_appearance,
     first_appearance,
     first_appearances,
@@ -26,30 +25,38 @@ OBJECTS = [
 
 @pytest.fixture
 def view(make_scene_dict, make_frame_dict) -> SceneView:
-    # 640x480 frames: default threshold is 0.1 % = 307 pixels.
+    # 640x480 frames: clearly visible is 0.3 % = 922 pixels, 2 % = 6144 when cut.
     visibility = [
         {2: 50},  # chair 2 only a sliver
-        {2: 400, 3: 20},
-        {3: 1000},
+        {2: 2000, 3: 20},
+        {3: 3000},
         {},
-        {1: 5000, 4: 1200},
-        {5: 306},  # just under the default threshold
-        {5: 307},
+        {1: 8000, 4: 2600},
+        {5: 921},  # just under the threshold
+        {5: 4000},  # over 0.3 %, but cut by the border (box below): not clear
+        {5: 6144},  # cut, but 2 %: clear
     ]
     frames = [
         make_frame_dict(i, (0, 0, 1.5), visible=v, timestamp=2.0 * i)
         for i, v in enumerate(visibility)
     ]
+    frames[6]["boxes"] = {5: (0, 100, 40, 200)}
+    frames[7]["boxes"] = {5: (0, 100, 80, 200)}
     return SceneView(make_scene_dict(objects=OBJECTS, frames=frames))
 
 
-def test_default_threshold_is_a_fraction_of_the_image(view: SceneView) -> None:
-    assert appearance_threshold(view.frame(0)) == 307
-    assert appearance_threshold(view.frame(0), min_pixels=0) == 1
+def test_clearly_visible_rule(view: SceneView) -> None:
+    assert not view.frame(5).clearly_visible(5)
+    assert view.frame(6).is_cut(5) and not view.frame(6).clearly_visible(5)
+    assert view.frame(7).is_cut(5) and view.frame(7).clearly_visible(5)
+    assert view.frame(1).box(2) is None and not view.frame(1).is_cut(2)
     assert first_appearance(view, 2) == 1
     assert first_appearance(view, 2, min_pixels=1) == 0
-    assert first_appearance(view, view.object(5)) == 6
+    assert first_appearance(view, view.object(5)) == 7
     assert first_appearance(view, 5, min_pixels=1) == 5
+    assert first_appearance(view, 5, frames=[0, 2, 4, 6]) is None
+    assert view.frames_showing(5, clearly=True) == [7]
+    assert view.frames_showing(5) == [5, 6, 7]
 
 
 def test_first_appearances_agree_with_per_object_scan(view: SceneView) -> None:
@@ -73,7 +80,9 @@ def test_category_order_and_ambiguity(view: SceneView) -> None:
         appearance_order(view, ["chair", "table"], min_gap_s=3.0)
     # Same first frame (chair 1 and lamp both at frame 4 once chair 2 is filtered out).
     with pytest.raises(Ambiguous, match=r"0\.00 s apart"):
-        appearance_order(view, ["lamp", "chair"], min_pixels=1000)
+        appearance_order(view, ["lamp", "chair"], min_pixels=2500)
+    # Only the solver's frames count: from frame 2 on, the table comes first.
+    assert appearance_order(view, ["chair", "table"], frames=[2, 4]) == ["table", "chair"]
     with pytest.raises(Ambiguous, match="never appears"):
         appearance_order(view, ["chair", "sofa"])
 

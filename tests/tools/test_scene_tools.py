@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -178,8 +179,13 @@ def submit_args(**overrides: Any) -> dict[str, Any]:
         "program": COUNT_CHAIRS,
         "stated_answer": "3",
         "referenced_instances": [7, 8, 9],
+        "frame_indices": SOLVER_FRAMES,
     }
     return args | overrides
+
+
+#: 16 frames in which every chair is clearly visible at least once (chair 7 in 16-17).
+SOLVER_FRAMES = list(range(2, 18))
 
 
 @pytest.mark.parametrize(
@@ -225,7 +231,7 @@ def test_multiple_choice_submission_accepts_letter_or_option_text(
         "return scene.count('chair')", "return str(scene.count('chair'))"
     )
     args = submit_args(
-        answer_kind="multiple_choice", options=["A. 1", "B. 3", "C. 6"], program=program
+        answer_kind="multiple_choice", options=["A. 1", "B. 3", "C. 6", "D. 10"], program=program
     )
     assert "answer is B" in ok(call(context, "submit_proposal", args | {"stated_answer": "B"}))
     args["question"] = "What is the number of chairs in the room?"
@@ -269,3 +275,43 @@ def test_tool_lists_must_be_usable(context: ToolContext) -> None:
 
     with pytest.raises(ValueError, match=r"'undocumented'.*an 'Args:' section"):
         build_tools([*AGENT_TOOLS, undocumented])
+
+
+def test_check_route_leg_says_which_furniture_blocks_a_straight_leg(
+    call: ToolCaller, context: ToolContext
+) -> None:
+    # bed (1, 3.5) -> tv (5.85, 3.0) passes the chair at (3, 3.3); sofa -> lamp runs along
+    # the wall below every other piece of furniture.
+    blocked = ok(call(context, "check_route_leg", {"from_instance": BED, "to_instance": TV}))
+    assert "BLOCKED by chair (id 8)" in blocked and "shortest walk around obstacles" in blocked
+    clear = ok(call(context, "check_route_leg", {"from_instance": SOFA, "to_instance": LAMP}))
+    assert ": clear (straight 4.10 m" in clear
+
+
+def test_frames_showing_marks_the_first_clear_frame_among_those_listed(
+    call: ToolCaller, context: ToolContext
+) -> None:
+    text = ok(call(context, "frames_showing", {"instance_id": TV}))  # 0.26 % in frame 19
+    first = int(re.search(r"first clearly visible in frame (\d+)", text).group(1))  # type: ignore[union-attr]
+    assert re.search(rf"^frame {first}: \d+ px .*; clearly visible$", text, flags=re.M)
+    earlier = re.findall(r"^frame (\d+):.*not clearly visible", text, flags=re.M)
+    assert earlier and all(int(i) < first for i in earlier)
+
+
+def test_submission_verdicts_name_the_check(call: ToolCaller, context: ToolContext) -> None:
+    unseen = submit_args(frame_indices=list(range(16)))  # chair 7 shows only in frames 16-17
+    says = error(call(context, "submit_proposal", unseen))
+    assert "the grounding check rejects it (not_grounded)" in says and "chair #7" in says
+    context.request = TaskRequest("object_counting", 5)  # 3 chairs: a level-4 count
+    says = error(call(context, "submit_proposal", submit_args()))
+    assert "level check rejects it (wrong_level)" in says and ">= 5 instances" in says
+    context.request = TaskRequest("obj_appearance_order", 1)
+    program = "import geometry as g\n\nFRAMES = [0, 1, 2]\n\ndef solve(scene):\n    return 'A'\n"
+    args = submit_args(
+        question_type="obj_appearance_order",
+        answer_kind="multiple_choice",
+        options=["A. bed, tv, sofa", "B. tv, bed, sofa"],
+        program=program,
+        stated_answer="A",
+    )
+    assert "are not the frames the solver sees" in error(call(context, "submit_proposal", args))

@@ -25,6 +25,7 @@ from tools.agent_tools.frames import view_frames
 from tools.agent_tools.program import run_program
 from tools.agent_tools.scene_queries import (
     camera_pose,
+    check_route_leg,
     describe_object,
     frames_showing,
     list_categories,
@@ -42,6 +43,7 @@ AGENT_TOOLS: list[Callable[..., Any]] = [
     room_info,
     frames_showing,
     camera_pose,
+    check_route_leg,
     view_frames,
     run_program,
     submit_proposal,

@@ -25,10 +25,13 @@ FRAME_SOURCE_KEY = "frame_source"
 def view_frames(frame_indices: list[int], runtime: ToolRuntime[ToolContext]) -> str | list[dict]:
     """Look at camera frames of the video: images if you can see them, else a description.
 
-    Each frame comes with its time, camera position and heading, and the objects in view.
+    At most 4 frames per call (more is an error: split them over several calls); the
+    conversation keeps the 8 newest images, older ones become a short note. Each frame
+    comes with its time, camera position and heading, and the objects in view with their
+    share of the image, marked when cut by the image border.
 
     Args:
-        frame_indices: Frame indices to show (a few at a time).
+        frame_indices: Frame indices to show, at most 4 per call.
     """
     context = runtime.context
     limit = context.settings.max_frames_per_view
@@ -74,9 +77,10 @@ def describe_frame(context: ToolContext, frame: g.FrameView) -> str:
     visible = sorted(
         ((i, n) for i, n in frame.visible.items() if i in known), key=lambda item: -item[1]
     )
-    area = max(frame.intrinsics.get("width", 1.0) * frame.intrinsics.get("height", 1.0), 1.0)
     objects = ", ".join(
-        f"{known[i].category} (id {i}, {100 * n / area:.1f}% of the image)" for i, n in visible
+        f"{known[i].category} (id {i}, {100 * frame.fraction(i):.1f}% of the image"
+        f"{', cut by the border' if frame.is_cut(i) else ''})"
+        for i, _ in visible
     )
     return (
         f"Frame {frame.index} (t={fmt(frame.timestamp, 1)} s): camera at "

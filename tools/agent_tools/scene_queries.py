@@ -12,6 +12,7 @@ from langchain.tools import ToolRuntime
 
 import tools.geometry as g
 from tools.agent_tools.context import ToolContext, ToolError, fmt, fmt_vec
+from tools.geometry.rules import WALK_CLEARANCE_M
 
 
 def list_categories(runtime: ToolRuntime[ToolContext]) -> str:
@@ -29,6 +30,8 @@ def list_categories(runtime: ToolRuntime[ToolContext]) -> str:
 
 def list_objects(runtime: ToolRuntime[ToolContext], category: str | None = None) -> str:
     """List objects with instance id, centre (x, y, z) and longest side, in metres.
+
+    Lists at most 60 objects (then says how many more; pass a category to narrow it).
 
     Args:
         category: Only objects of this category (lower-case, e.g. "chair"); all when omitted.
@@ -75,9 +78,11 @@ def describe_object(instance_id: int, runtime: ToolRuntime[ToolContext]) -> str:
     if view.frames:
         shown = view.frames_showing(obj)
         first = g.first_appearance(view, obj)
+        clear = (
+            "never clearly visible" if first is None else f"first clearly visible in frame {first}"
+        )
         lines.append(
-            f"visible in {len(shown)} of {len(view.frames)} frames; first clearly visible in "
-            f"frame {first}"
+            f"visible in {len(shown)} of {len(view.frames)} frames; {clear}"
             if shown
             else "never visible in the camera frames"
         )
@@ -138,7 +143,12 @@ def room_info(runtime: ToolRuntime[ToolContext]) -> str:
 
 
 def frames_showing(instance_id: int, runtime: ToolRuntime[ToolContext], min_pixels: int = 1) -> str:
-    """List the frames in which an object is visible, with its pixel count in each.
+    """List the frames in which an object is visible: its share of the image, 2D box, and
+    whether it is cut by the image border or clearly visible.
+
+    "Clearly visible" is the one rule grounding, appearance order and first appearance use:
+    at least 0.3 % of the image, or 2 % when the object's box touches the image border.
+    Lists at most 60 frames (then summarises).
 
     Args:
         instance_id: The object's instance id.
@@ -152,12 +162,64 @@ def frames_showing(instance_id: int, runtime: ToolRuntime[ToolContext], min_pixe
     if not shown:
         return f"{obj.category} (id {obj.instance_id}) is not visible in any frame"
     limit = context.settings.max_list_items
-    cells = [f"{i}: {context.view.frame(i).pixels(obj.instance_id)} px" for i in shown[:limit]]
-    more = f" ... and {len(shown) - limit} more" if len(shown) > limit else ""
+    cells = [frame_visibility(context.view.frame(i), obj.instance_id) for i in shown[:limit]]
+    more = f"\n... and {len(shown) - limit} more frames" if len(shown) > limit else ""
     first = g.first_appearance(context.view, obj)
+    clear = (
+        f"first clearly visible in frame {first}"
+        if first is not None
+        else "never clearly visible (only slivers or cut-off parts)"
+    )
     return (
-        f"{obj.category} (id {obj.instance_id}) in {len(shown)} frames (first clearly visible "
-        f"in frame {first}): " + ", ".join(cells) + more
+        f"{obj.category} (id {obj.instance_id}) in {len(shown)} frames; {clear}:\n"
+        + "\n".join(cells)
+        + more
+    )
+
+
+def frame_visibility(frame: g.FrameView, instance_id: int) -> str:
+    """One frame's line: pixels, share of the image, 2D box, cut and clearly-visible flags."""
+    box = frame.box(instance_id)
+    where = f", box x {box[0]}-{box[2]}, y {box[1]}-{box[3]}" if box is not None else ""
+    flags = [
+        "clearly visible" if frame.clearly_visible(instance_id) else "not clearly visible",
+        *(["cut by the image border"] if frame.is_cut(instance_id) else []),
+    ]
+    return (
+        f"frame {frame.index}: {frame.pixels(instance_id)} px "
+        f"({100 * frame.fraction(instance_id):.1f}% of the image{where}); {', '.join(flags)}"
+    )
+
+
+def check_route_leg(from_instance: int, to_instance: int, runtime: ToolRuntime[ToolContext]) -> str:
+    """Say whether walking straight from one object's centre to another's is blocked.
+
+    Route planning walks straight legs ("go forward until the X"); a leg passing within
+    0.25 m of floor-standing furniture (not its own two ends) is blocked, and a route with a
+    blocked leg is rejected as ambiguous. Also gives the obstacle-avoiding walk's length.
+
+    Args:
+        from_instance: Instance id of the object the leg starts at.
+        to_instance: Instance id of the object the leg goes to.
+    """
+    context = runtime.context
+    a, b = context.object(from_instance), context.object(to_instance)
+    if a.instance_id == b.instance_id:
+        raise ToolError("from_instance and to_instance are the same object; pass two ids")
+    clearance = WALK_CLEARANCE_M
+    blockers = g.blocking_objects(context.view, a, b, clearance)
+    straight = f"straight {fmt(float(math.hypot(*(b.center[:2] - a.center[:2]))))} m"
+    try:
+        route = g.shortest_route(context.view, a, b, clearance=clearance)
+        detour = f"; the shortest walk around obstacles is {fmt(route.length_m)} m"
+    except g.Ambiguous as error:
+        detour = f"; no walkable route at {clearance} m clearance ({error})"
+    if not blockers:
+        return f"{a.category} (id {a.instance_id}) to {b.category} (id {b.instance_id}): clear ({straight}{detour})"
+    names = ", ".join(f"{o.category} (id {o.instance_id})" for o in blockers[:5])
+    return (
+        f"{a.category} (id {a.instance_id}) to {b.category} (id {b.instance_id}): BLOCKED by "
+        f"{names} ({straight}{detour}); pick other stops for a route_planning question"
     )
 
 
@@ -177,7 +239,9 @@ def camera_pose(frame_index: int, runtime: ToolRuntime[ToolContext]) -> str:
         heading = "undefined (looking straight up or down)"
     visible = sorted(frame.visible.items(), key=lambda item: -item[1])
     in_view = ", ".join(
-        f"{context.view.object(i).category} (id {i}, {n} px)"
+        f"{context.view.object(i).category} (id {i}, {n} px"
+        f"{', cut by the border' if frame.is_cut(i) else ''}"
+        f"{'' if frame.clearly_visible(i) else ', not clearly visible'})"
         for i, n in visible[: context.settings.max_list_items]
         if i in {o.instance_id for o in context.view.objects}
     )

@@ -1,8 +1,9 @@
 """The final tool: submit the proposal; it is checked and executed before the attempt ends.
 
 `submit_proposal` builds a `Proposal` from the model's structured answer, checks it against
-the request (task type, answer format of the level), runs its program in the sandbox, and
-compares the program's answer with the answer the model states. Anything wrong goes back
+the request (task type, answer format of the level), runs its program in the sandbox,
+compares the program's answer with the answer the model states, and runs the verifier's
+checks that can judge one sample at once (`IMMEDIATE_CHECKS`). Anything wrong goes back
 to the model as a tool error to fix; a good submission updates the graph state
 (`submission`), which ends the attempt.
 """
@@ -17,14 +18,18 @@ from langchain_core.messages import ToolMessage
 from langgraph.types import Command
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from agents.execution import BadAnswer, ground_truth
+from agents.execution import BadAnswer, ground_truth, sample_from_result
 from agents.records import Proposal, option_text
 from agents.tasks import TASKS
-from agents.tasks.base import uniform_frames
+from agents.tasks.base import program_constants, uniform_frames
 from tools.agent_tools.context import ToolContext, ToolError
 from tools.agent_tools.program import describe_result
+from tools.sandbox.base import ExecutionResult
 
 STATED_ANSWER_TOLERANCE = 0.05  # relative, plus half a unit of the answer's rounding
+#: The verifier's checks a submission gets at once (the second run and the blind check,
+#: which need the whole round or the solver, come after it).
+IMMEDIATE_CHECKS = ("typed_answer", "agreement", "ambiguity", "level", "grounding", "dedup")
 
 
 class Submission(BaseModel):
@@ -50,8 +55,11 @@ def submit_proposal(
 ) -> Command:
     """Submit the finished question with its ground-truth program; this ends your work.
 
-    The program is run on the scene; if it fails, or its answer differs from your stated
-    answer, you get the error back and can fix and submit again.
+    The program is run on the scene and the verifier's immediate checks judge it: typed
+    answer, agreement with your stated answer, ambiguity, level (its measured difficulty
+    must be in the requested level's band), grounding (the named objects clearly visible in
+    the solver's frames) and duplicates. If any fails you get the check, the reason and the
+    detail back and can fix and submit again, within your tool-call and error limits.
 
     Args:
         question_type: The task type you were asked for, e.g. "object_counting".
@@ -93,15 +101,49 @@ def submit_proposal(
     except BadAnswer as error:
         raise ToolError(f"{error}; return one of the option letters or a number") from None
     _check_stated_answer(proposal, stated_answer, truth)
+    _check_frames_constant(proposal)
+    _run_checks(context, proposal, result)
     if not context.questions.add_if_new(proposal.fingerprint()):
         raise ToolError("this exact question was already asked this round; ask something else")
     submission = Submission(proposal=proposal, executed_value=result.value, ground_truth=truth)
     message = ToolMessage(
-        content=f"accepted: the program's answer is {truth}, as you stated",
+        content=f"accepted: the program's answer is {truth}, as you stated; it passed the "
+        f"execution, {', '.join(c.replace('_', ' ') for c in IMMEDIATE_CHECKS)} checks (a "
+        "second run and the blind check follow after the round)",
         tool_call_id=runtime.tool_call_id or "submit_proposal",
         name="submit_proposal",
     )
     return Command(update={"submission": submission, "messages": [message]})
+
+
+def _run_checks(context: ToolContext, proposal: Proposal, result: ExecutionResult) -> None:
+    """The verifier's checks that can judge one submission at once; a rejection goes back
+    to the model as a tool error naming the check, the reason and what was wrong."""
+    from agents.verifier import Verifier, VerifierConfig
+
+    sample = sample_from_result(proposal, result)
+    verifier = Verifier(VerifierConfig(checks=list(IMMEDIATE_CHECKS)))
+    report = verifier.verify([sample], {context.scene.id: context.scene})
+    audit = report.audits[0]
+    if report.samples[0].verdict == "rejected":
+        raise ToolError(
+            f"not accepted: the {audit.check} check rejects it ({audit.reason}): "
+            f"{audit.detail}. Fix the question or the program and submit again"
+        )
+
+
+def _check_frames_constant(proposal: Proposal) -> None:
+    """A program's FRAMES constant must be the frames the solver sees."""
+    try:
+        frames = program_constants(proposal.program).get("FRAMES")
+    except (SyntaxError, ValueError):
+        return
+    if frames is not None and list(frames) != list(proposal.frame_indices or []):
+        raise ToolError(
+            f"the program's FRAMES {list(frames)} are not the frames the solver sees "
+            f"{proposal.frame_indices}; use exactly those (see the request), or pass "
+            "frame_indices"
+        )
 
 
 def _build_proposal(

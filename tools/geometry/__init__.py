@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .appearance import (
     appearance_order,
-    appearance_threshold,
+    appears_in,
     category_first_appearance,
     first_appearance,
     first_appearances,
@@ -33,7 +33,14 @@ from .direction import (
 )
 from .free_space import free_space, obstacles
 from .room import floor_area, floor_outline, floor_z, polygon_area
-from .route import Route, check_turn_margins, shortest_route, turn_sequence
+from .route import (
+    Route,
+    blocking_objects,
+    check_legs_clear,
+    check_turn_margins,
+    shortest_route,
+    turn_sequence,
+)
 from .scene_view import Ambiguous, FrameView, Object3D, Opening, RoomView, SceneView
 from .shortest_path import shortest_path
 
@@ -48,7 +55,8 @@ __all__ = [
     "Route",
     "SceneView",
     "appearance_order",
-    "appearance_threshold",
+    "appears_in",
+    "blocking_objects",
     "boundary_margin",
     "box_distance",
     "boxes_intersect",
@@ -57,6 +65,7 @@ __all__ = [
     "camera_pitch",
     "category_first_appearance",
     "center_distance",
+    "check_legs_clear",
     "check_turn_margins",
     "closest_distance",
     "direction_label",

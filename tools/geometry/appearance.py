@@ -1,57 +1,72 @@
-"""When objects first appear in the video, from per-frame pixel counts.
+"""When objects first appear in the video, from per-frame visibility.
 
-An object "appears" in a frame when it covers at least a threshold of pixels, so a few
-stray pixels at an image border do not count. The default threshold is 0.1 % of the
-frame's image area (at least one pixel). VSI-Bench's obj_appearance_order asks for the
-order of first appearance of categories and drops orders whose times are within 1 s.
+An object "appears" in a frame when it is clearly visible there (``FrameView.clearly_visible``:
+at least 0.3 % of the image, 2 % when its 2D box is cut by the image border; constants in
+``rules.py``), so slivers at an image border do not count. Passing ``min_pixels`` replaces
+that rule by a plain pixel count. ``frames`` restricts the search to some frame indices,
+e.g. the frames the solver sees. VSI-Bench's obj_appearance_order asks for the order of
+first appearance of categories and drops orders whose times are within 1 s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
+from .rules import APPEARANCE_MIN_GAP_S
 from .scene_view import Ambiguous, FrameView, Object3D, SceneView
 
-DEFAULT_MIN_FRACTION = 0.001
-DEFAULT_MIN_GAP_S = 1.0
+DEFAULT_MIN_GAP_S = APPEARANCE_MIN_GAP_S
 
 
-def appearance_threshold(frame: FrameView, min_pixels: int | None = None) -> int:
-    """Pixels an object needs in ``frame`` to count as visible there."""
+def appears_in(frame: FrameView, instance_id: int, min_pixels: int | None = None) -> bool:
+    """Whether the instance counts as appeared in ``frame`` (clearly visible, or at least
+    ``min_pixels`` pixels when given)."""
     if min_pixels is not None:
-        return max(int(min_pixels), 1)
-    area = frame.intrinsics.get("width", 0.0) * frame.intrinsics.get("height", 0.0)
-    return max(int(area * DEFAULT_MIN_FRACTION), 1)
+        return frame.pixels(instance_id) >= max(int(min_pixels), 1)
+    return frame.clearly_visible(instance_id)
+
+
+def _frames(scene: SceneView, frames: Sequence[int] | None) -> list[FrameView]:
+    if frames is None:
+        return list(scene.frames)
+    return sorted((scene.frame(i) for i in frames), key=lambda f: f.index)
 
 
 def first_appearance(
-    scene: SceneView, instance: int | Object3D, min_pixels: int | None = None
+    scene: SceneView,
+    instance: int | Object3D,
+    min_pixels: int | None = None,
+    frames: Sequence[int] | None = None,
 ) -> int | None:
-    """Index of the first frame showing the instance (None if it never appears)."""
+    """Index of the first frame (of ``frames``, default all) where the instance appears."""
     instance_id = instance.instance_id if isinstance(instance, Object3D) else int(instance)
-    for frame in scene.frames:
-        if frame.pixels(instance_id) >= appearance_threshold(frame, min_pixels):
+    for frame in _frames(scene, frames):
+        if appears_in(frame, instance_id, min_pixels):
             return frame.index
     return None
 
 
-def first_appearances(scene: SceneView, min_pixels: int | None = None) -> dict[int, int]:
+def first_appearances(
+    scene: SceneView, min_pixels: int | None = None, frames: Sequence[int] | None = None
+) -> dict[int, int]:
     """Instance id -> first frame index, for every instance that ever appears."""
     first: dict[int, int] = {}
-    for frame in scene.frames:
-        threshold = appearance_threshold(frame, min_pixels)
-        for instance_id, count in frame.visible.items():
-            if count >= threshold and instance_id not in first:
+    for frame in _frames(scene, frames):
+        for instance_id in frame.visible:
+            if instance_id not in first and appears_in(frame, instance_id, min_pixels):
                 first[instance_id] = frame.index
     return first
 
 
 def category_first_appearance(
-    scene: SceneView, category: str, min_pixels: int | None = None
+    scene: SceneView,
+    category: str,
+    min_pixels: int | None = None,
+    frames: Sequence[int] | None = None,
 ) -> int | None:
     """First frame index in which any object of the category appears (None if never)."""
-    indices = [first_appearance(scene, o, min_pixels) for o in scene.objects_of(category)]
+    indices = [first_appearance(scene, o, min_pixels, frames) for o in scene.objects_of(category)]
     seen = [i for i in indices if i is not None]
     return min(seen) if seen else None
 
@@ -61,13 +76,15 @@ def appearance_order(
     categories: Iterable[str],
     min_pixels: int | None = None,
     min_gap_s: float = DEFAULT_MIN_GAP_S,
+    frames: Sequence[int] | None = None,
 ) -> list[str]:
-    """Categories sorted by first appearance; Ambiguous when any is never seen, or two
-    first appear in the same frame or less than ``min_gap_s`` seconds apart."""
+    """Categories sorted by first appearance (within ``frames``, default all); Ambiguous when
+    any never appears, or two first appear in the same frame or less than ``min_gap_s``
+    seconds apart."""
     categories = list(categories)
     firsts: dict[str, FrameView] = {}
     for category in categories:
-        index = category_first_appearance(scene, category, min_pixels)
+        index = category_first_appearance(scene, category, min_pixels, frames)
         if index is None:
             raise Ambiguous(f"'{category}' never appears in the frames")
         firsts[category] = scene.frame(index)

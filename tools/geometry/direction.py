@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .rules import DIRECTION_MARGIN_DEG
 from .scene_view import Ambiguous, Object3D
 
 PointLike = Object3D | Sequence[float] | np.ndarray
@@ -41,7 +42,7 @@ _BOUNDARIES: dict[str, tuple[float, ...]] = {
     "hard": (0.0, 90.0, 180.0, 270.0, 360.0),
 }
 LEVELS = tuple(_BINS)
-DEFAULT_MARGIN_DEG = 10.0  # VSI-Bench drops questions within 10 degrees of a boundary
+DEFAULT_MARGIN_DEG = DIRECTION_MARGIN_DEG  # VSI-Bench drops questions within 10 deg of a boundary
 
 
 @dataclass(frozen=True)

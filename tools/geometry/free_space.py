@@ -16,6 +16,7 @@ import shapely
 from shapely.ops import unary_union
 
 from .room import floor_outline, floor_z
+from .rules import WALK_CLEARANCE_M
 from .scene_view import Object3D, SceneView
 
 PASSABLE_CATEGORIES = frozenset(
@@ -23,7 +24,7 @@ PASSABLE_CATEGORIES = frozenset(
 )
 MIN_OBSTACLE_TOP_M = 0.15
 MAX_OBSTACLE_BOTTOM_M = 1.5
-DEFAULT_CLEARANCE_M = 0.25
+DEFAULT_CLEARANCE_M = WALK_CLEARANCE_M
 _QUAD_SEGMENTS = 4  # polygon segments per quarter circle when growing shapes
 
 

@@ -19,16 +19,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import shapely
 
-from .free_space import DEFAULT_CLEARANCE_M, free_space
+from .free_space import DEFAULT_CLEARANCE_M, free_space, obstacles
+from .rules import ROUTE_BACK_DEG, ROUTE_MIN_TURN_DEG
 from .scene_view import Ambiguous, Object3D, SceneView
 from .shortest_path import shared_component, shortest_path, snap_inside
 
-STRAIGHT_DEG = 30.0
-BACK_DEG = 135.0
+STRAIGHT_DEG = ROUTE_MIN_TURN_DEG
+BACK_DEG = ROUTE_BACK_DEG
 SIMPLIFY_M = 0.3
 MAX_STEP_M = 1.0
 
@@ -131,6 +133,38 @@ def check_turn_margins(
     for angle in route.turn_angles_deg:
         if min(abs(abs(angle) - straight_deg), abs(abs(angle) - BACK_DEG)) < margin_deg:
             raise Ambiguous(f"turn of {angle:.1f} deg is too close to a boundary")
+
+
+def blocking_objects(
+    scene: SceneView,
+    start: PointLike,
+    end: PointLike,
+    clearance: float = DEFAULT_CLEARANCE_M,
+    exclude: Sequence[Object3D] = (),
+) -> list[Object3D]:
+    """Obstacles (``free_space.obstacles``: floor-standing furniture) that a straight walk
+    from ``start``'s centre to ``end``'s centre passes within ``clearance`` of, nearest to
+    the start first. Objects given as ``start`` / ``end`` and those in ``exclude`` never
+    block. Route planning walks such straight legs; a leg with blockers is not walkable."""
+    a, b = _xy(start), _xy(end)
+    skip = [o for o in (start, end) if isinstance(o, Object3D)] + list(exclude)
+    line = shapely.LineString([a, b]) if np.linalg.norm(b - a) > 1e-9 else shapely.Point(a)
+    hits = [o for o in obstacles(scene, skip) if o.footprint_shape.distance(line) < clearance]
+    origin = shapely.Point(float(a[0]), float(a[1]))
+    return sorted(hits, key=lambda o: o.footprint_shape.distance(origin))
+
+
+def check_legs_clear(
+    scene: SceneView, stops: Sequence[Object3D], clearance: float = DEFAULT_CLEARANCE_M
+) -> None:
+    """Raise Ambiguous when a straight leg between consecutive ``stops`` is blocked."""
+    for a, b in pairwise(stops):
+        blockers = blocking_objects(scene, a, b, clearance)
+        if blockers:
+            names = ", ".join(o.category for o in blockers[:3])
+            raise Ambiguous(
+                f"the walk from the {a.category} to the {b.category} is blocked by {names}"
+            )
 
 
 def _signed_turn_deg(heading: np.ndarray, leg: np.ndarray) -> float:

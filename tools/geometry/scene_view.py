@@ -20,6 +20,8 @@ from shapely.geometry import MultiPoint, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
+from .rules import CLEAR_CUT_MIN_FRACTION, CLEAR_MIN_FRACTION
+
 _CORNER_SIGNS = np.array(
     [[sx, sy, sz] for sx in (-1.0, 1.0) for sy in (-1.0, 1.0) for sz in (-1.0, 1.0)]
 )
@@ -151,6 +153,7 @@ class FrameView:
     intrinsics: Mapping[str, float]  # width, height, fx, fy, cx, cy
     visible: Mapping[int, int] = field(default_factory=dict)  # instance id -> pixel count
     image_path: str | None = None
+    boxes: Mapping[int, tuple[int, int, int, int]] = field(default_factory=dict)  # x0 y0 x1 y1
 
     @property
     def position(self) -> np.ndarray:
@@ -167,6 +170,36 @@ class FrameView:
 
     def pixels(self, instance_id: int) -> int:
         return int(self.visible.get(int(instance_id), 0))
+
+    @property
+    def image_area(self) -> float:
+        return max(self.intrinsics.get("width", 0.0) * self.intrinsics.get("height", 0.0), 1.0)
+
+    def fraction(self, instance_id: int) -> float:
+        """Share of the image the instance covers (0 when not visible)."""
+        return self.pixels(instance_id) / self.image_area
+
+    def box(self, instance_id: int) -> tuple[int, int, int, int] | None:
+        """The instance's 2D box in pixels (x0, y0, x1, y1, inclusive), None when unknown."""
+        box = self.boxes.get(int(instance_id))
+        return None if box is None else (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+
+    def is_cut(self, instance_id: int) -> bool:
+        """Whether the instance's 2D box touches the image border (the object runs out of
+        the picture); False when the frame records no boxes (older scene files)."""
+        box = self.box(instance_id)
+        if box is None:
+            return False
+        width = int(self.intrinsics.get("width", 0))
+        height = int(self.intrinsics.get("height", 0))
+        return box[0] <= 0 or box[1] <= 0 or box[2] >= width - 1 or box[3] >= height - 1
+
+    def clearly_visible(self, instance_id: int) -> bool:
+        """The project's one "clearly visible" rule: at least CLEAR_MIN_FRACTION (0.3 %) of
+        the image, and at least CLEAR_CUT_MIN_FRACTION (2 %) when cut by the image border."""
+        share = self.fraction(instance_id)
+        needed = CLEAR_CUT_MIN_FRACTION if self.is_cut(instance_id) else CLEAR_MIN_FRACTION
+        return share > 0 and share >= needed
 
 
 def _object_from_dict(data: Mapping[str, Any]) -> Object3D:
@@ -213,6 +246,9 @@ def _frame_from_dict(data: Mapping[str, Any]) -> FrameView:
         intrinsics=MappingProxyType({k: float(v) for k, v in data["intrinsics"].items()}),
         visible=MappingProxyType(visible),
         image_path=data.get("image_path"),
+        boxes=MappingProxyType(
+            {int(k): tuple(int(v) for v in box) for k, box in (data.get("boxes") or {}).items()}
+        ),
     )
 
 
@@ -308,10 +344,18 @@ class SceneView:
         """Pixels of an instance in a frame (0 when not visible)."""
         return self.frame(frame_index).pixels(_instance_id(instance))
 
-    def frames_showing(self, instance: int | Object3D, min_pixels: int = 1) -> list[int]:
-        """Frame indices in which the instance covers at least ``min_pixels`` pixels."""
+    def frames_showing(
+        self, instance: int | Object3D, min_pixels: int = 1, clearly: bool = False
+    ) -> list[int]:
+        """Frame indices in which the instance covers at least ``min_pixels`` pixels (and,
+        with ``clearly=True``, is clearly visible: ``FrameView.clearly_visible``)."""
         instance_id = _instance_id(instance)
-        return [f.index for f in self.frames if f.pixels(instance_id) >= min_pixels]
+        return [
+            f.index
+            for f in self.frames
+            if f.pixels(instance_id) >= min_pixels
+            and (not clearly or f.clearly_visible(instance_id))
+        ]
 
     def visible_in(self, frame_index: int, min_pixels: int = 1) -> list[Object3D]:
         """Objects covering at least ``min_pixels`` pixels in a frame, by instance id."""
