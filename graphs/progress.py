@@ -53,6 +53,7 @@ class StageDisplay:
         self.quiet = quiet
         self.iteration: int | None = None
         self.current: str | None = None  # the stage running now (for the interrupt message)
+        self.last: str | None = None  # the stage that finished last
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -72,8 +73,13 @@ class StageDisplay:
 
     def where(self) -> str:
         """'iteration 2, training' or 'preparing': where the run was when it stopped."""
-        stage = STAGE_LABELS.get(self.current or "", self.current or "starting").split(":")[0]
-        if self.iteration is None or self.current == "prepare":
+        name = self.current or self.last
+        if name is None:
+            return "start-up"
+        stage = STAGE_LABELS.get(name, name).split(":")[0]
+        if self.current is None:
+            stage = f"the step after {stage}"
+        if self.iteration is None or name == "prepare":
             return stage
         return f"iteration {self.iteration}, {stage}"
 
@@ -97,6 +103,8 @@ class StageDisplay:
             return
         bar, label, began = started
         self._progress.remove_task(bar)
+        if not self._running:
+            self.current, self.last = None, name
         seconds = time.perf_counter() - began
         if not self.quiet and seconds >= REPORT_AFTER_S and name != "propose":
             console().print(f"[dim]  {label}: {seconds:.1f} s[/]")

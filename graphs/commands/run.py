@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -112,6 +114,8 @@ def check_checkpoint_db(path: Path, run_dir: Path) -> None:
     )
     if path.stat().st_size == 0:
         raise UserError(f"{path} is empty (no step of the run was saved); {fix}")
+    sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    absent = [p for p in sidecars if not p.exists()]
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
             checked = conn.execute("PRAGMA quick_check").fetchone()
@@ -125,6 +129,9 @@ def check_checkpoint_db(path: Path, run_dir: Path) -> None:
             )
     except sqlite3.DatabaseError as error:
         raise UserError(f"{path} is damaged ({error}); {fix}") from None
+    finally:
+        for created in absent:  # SQLite adds these even read-only; leave the folder as found
+            created.unlink(missing_ok=True)
     if not saved:
         raise UserError(f"{path} holds no checkpoint (no step of the run was saved); {fix}")
 
@@ -159,15 +166,31 @@ def _print_next_steps(run_dir: Path, quiet: bool) -> None:
     if quiet:
         return
     latest = run_dir / "solver" / LATEST_SOLVER
+    command = _invocation()
     out = console()
     out.print(f"Run directory: {run_dir}", soft_wrap=True)
-    out.print(f"  report:   ouroboros report {run_dir}", soft_wrap=True)
+    out.print(f"  report:   {command} report {run_dir}", soft_wrap=True)
     if latest.exists():
         out.print(
-            f"  evaluate: ouroboros eval --model {latest} --bench procspatial "
+            f"  evaluate: {command} eval --model {latest} --bench procspatial "
             f"--data {run_dir / 'eval' / 'procspatial'} --out {run_dir / 'eval' / 'latest'}",
             soft_wrap=True,
         )
+
+
+def _invocation() -> str:
+    """'ouroboros' when that name finds this script on PATH, else the path it was called by
+    (after `make run`: .venv/bin/ouroboros, since the virtualenv is not activated)."""
+    called = Path(sys.argv[0])
+    found = shutil.which("ouroboros")
+    if found and called.exists() and Path(found).resolve() == called.resolve():
+        return "ouroboros"
+    if called.name != "ouroboros" or not called.exists():
+        return "ouroboros"
+    try:
+        return os.path.relpath(called) if not called.is_absolute() else str(called)
+    except ValueError:
+        return str(called)
 
 
 def _quiet_libraries() -> None:
