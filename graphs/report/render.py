@@ -24,6 +24,14 @@ from graphs.report.charts import (
 )
 from graphs.report.data import BANDS, HeldOut, RunData
 from graphs.report.gallery import Gallery, filter_values
+from graphs.report.panels import (
+    calibration_chart,
+    confidence_histograms,
+    heldout_legend,
+    heldout_multiples,
+    quota_legend,
+    quota_multiples,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -71,6 +79,12 @@ def render_page(run: RunData, gallery: Gallery) -> str:
         charts=charts,
         band_charts=band_charts(run),
         band_legend=band_legend(run),
+        heldout_multiples=heldout_multiples(run, colours),
+        heldout_legend=heldout_legend(),
+        histograms=confidence_histograms(run),
+        calibration=calibration_chart(run),
+        quota_multiples=quota_multiples(run, colours),
+        quota_legend=quota_legend(),
         row_headers=headers,
         rows=rows,
         heldout_headers=heldout_headers,
