@@ -273,7 +273,7 @@ def _quotas(store: RunStore, iteration: int) -> dict[str, int]:
     requested: dict[str, int] = {}
     for row in rows or []:
         if isinstance(row, (list, tuple)) and len(row) >= 3:
-            task, count = row[0], row[-1]
+            task, count = row[0], row[2]  # [task, level, n, ...]
         elif isinstance(row, dict):
             task = row.get("question_type") or row.get("task")
             count = row.get("count", row.get("quota", row.get("n")))
