@@ -84,7 +84,7 @@ def test_heldout_panels_show_n_interval_and_chance_for_every_task(
 def test_counts_agree_between_kpis_tables_and_panels(report: Path, report_run_dir: Path) -> None:
     run = load_run(report_run_dir)
     text, page = parse(report)
-    header, *rows = page.tables[0]
+    _header, *rows = page.tables[0]
     kpis = re.findall(r'kpi-value">([^<]+)</div><div class="kpi-label">([^<]+)<', text)
     by_label = {label: value for value, label in kpis}
     assert int(by_label["candidates"]) == sum(int(r[1]) for r in rows)
