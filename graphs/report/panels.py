@@ -158,9 +158,16 @@ def confidence_histograms(run: RunData) -> list[SmallMultiple]:
                         f"p in [{10**low:.2g}, {10 ** (low + 0.25):.2g}): {count}")  # fmt: skip
         for power in range(int(LOG_LOW), int(LOG_HIGH) + 1):
             canvas.text(x_of(power), canvas.bottom + 15, f"1e{power}" if power else "1", size=9)
-        for edge in (run.thresholds.hard, run.thresholds.easy):
-            if edge > 0:
-                canvas.vline(x_of(math.log10(max(edge, 10**LOG_LOW))), f"{edge:g}")
+        for edge, anchor, nudge in (
+            (run.thresholds.hard, "end", -3),
+            (run.thresholds.easy, "start", 3),
+        ):
+            x = x_of(math.log10(max(edge, 10**LOG_LOW)))
+            canvas.add(
+                f'<line x1="{fmt(x)}" x2="{fmt(x)}" y1="{fmt(canvas.top)}" '
+                f'y2="{fmt(canvas.bottom)}" stroke="#5b6473" stroke-dasharray="3 3"/>'
+            )
+            canvas.text(x + nudge, canvas.top + 9, f"{edge:.2g}", anchor=anchor, size=9)
         canvas.text(canvas.right, canvas.top - 8, f"n={len(values)}", anchor="end", size=9)
         title = f"{iteration_label(it.iteration)}: confidence of {len(values)} samples"
         panels.append(SmallMultiple(iteration_label(it.iteration), canvas.svg(title)))
@@ -245,7 +252,7 @@ def quota_multiples(run: RunData, colours: TaskColours) -> list[SmallMultiple]:
                 top = canvas.y(value)
                 canvas.rect(x + offset, top, bar, canvas.bottom - top, fill,
                             f"{task}, {labels[index]}: {what} {value}")  # fmt: skip
-            canvas.text(x, canvas.top - 4, f"{made}/{asked}", size=9)
+            canvas.text(x, canvas.top - 4, f"{asked} → {made}", size=9)
         panels.append(SmallMultiple(task, canvas.svg(f"Quota: {task}")))
     return panels
 
@@ -253,5 +260,5 @@ def quota_multiples(run: RunData, colours: TaskColours) -> list[SmallMultiple]:
 def quota_legend() -> list[LegendItem]:
     return [
         LegendItem("requested by the curriculum (plan.json)", REQUESTED_COLOUR),
-        LegendItem("candidates made (samples.parquet)", MADE_COLOUR),
+        LegendItem("candidates made (samples.parquet); numbers: requested → made", MADE_COLOUR),
     ]
