@@ -61,6 +61,12 @@ def run(
                 f"{store.root} already holds a run; continue it with "
                 f"'ouroboros run --resume {store.root}' or choose another --out"
             )
+        if store.config_path.exists() and _stored_config(store) != cfg:
+            raise UserError(
+                f"{store.root} holds an unfinished run with other settings (its config.yaml "
+                f"differs); continue it with 'ouroboros run --resume {store.root}' or choose "
+                "another --out"
+            )
     check_settings(cfg)
     _quiet_libraries()
     runtime = LoopRuntime(config=cfg, store=store, quiet=quiet)
@@ -104,6 +110,13 @@ def run(
             soft_wrap=True,
         )
         _print_next_steps(store.root, quiet)
+
+
+def _stored_config(store: Any) -> RunConfig | None:
+    try:
+        return RunConfig.model_validate(store.read_config())
+    except Exception:  # an unreadable config is "different": the user must choose
+        return None
 
 
 def check_checkpoint_db(path: Path, run_dir: Path) -> None:

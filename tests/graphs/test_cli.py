@@ -188,3 +188,13 @@ def test_logs_show_stages_whole_task_names_and_no_library_warnings(
     assert "Warning" not in log  # FutureWarning and friends stay out of the user's log
     assert "…" not in log  # output to a file keeps task names whole
     assert "iteration 0 · running programs and verifying" in log
+
+
+def test_a_new_run_refuses_a_folder_holding_another_unfinished_run(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    other = load_config("cpu-tiny", None, [*TINY_LOOP, "seed=7"]).model_dump(mode="json")
+    (run / "config.yaml").write_text(yaml.safe_dump(other), encoding="utf-8")
+    result = run_cli("run", "--out", str(run), *TINY_LOOP, timeout=60)
+    assert_one_line_error(result, "holds an unfinished run with other settings")
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]
