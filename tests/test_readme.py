@@ -89,3 +89,19 @@ def test_readme_command_line_section_runs_as_written(tmp_path: Path) -> None:
     assert (demo / "solver" / "latest" / "config.json").exists()
     for name in ("before", "after"):
         assert (runs / "eval" / name / "results.json").exists()
+
+
+def test_make_run_ends_by_saying_how_to_call_ouroboros() -> None:
+    """After `make run` the virtualenv is not active: the last step says how to reach the CLI
+    (the run itself prints the run folder and the report command: tests/graphs/test_cli.py)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    planned = subprocess.run(
+        ["make", "-n", "run", "OUT=runs/x"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    run_line = next(i for i, line in enumerate(planned) if "ouroboros run" in line)
+    after = " ".join(planned[run_line + 1 :])
+    assert ".venv/bin/ouroboros" in after and "source .venv/bin/activate" in after
