@@ -4,7 +4,8 @@ Commands are taken from the README itself (the first bash block under "The comma
 line"); each size option is shrunk by a substitution that must match, so editing the
 README either keeps this test honest or fails it. They run through the installed
 `ouroboros` script in an empty folder that holds only `examples/` (as a fresh clone
-would), and everything they write must land under `runs/`.
+would), with `shared/` beside it (as CI lays it out), and everything they write must land
+under `runs/`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ SHRINK: list[tuple[str, str]] = [
     (r"--num 200 ", "--num 12 --workers 1 "),
     (r"^run (--preset cpu-tiny --out \S+) loop\.iterations=3$",
      r"run \1 " + " ".join(TINY_LOOP) + " loop.iterations=1"),
+    (r"^eval build-procspatial (--out \S+) --size 200$",
+     r"eval build-procspatial \1 --size 12 --num-scenes 2 --frames 8 --width 64 --height 48 "
+     "--question-frames 2 --workers 1"),
 ]  # fmt: skip
 
 
@@ -66,20 +70,26 @@ def test_readme_commands_are_found_and_write_only_under_runs() -> None:
             if flag in words:
                 target = words[words.index(flag) + 1]
                 assert target.startswith(("runs/", "examples/")), (command, flag, target)
+        sources = [w for w in shlex.split(command)[4:5] if command.startswith("scenes import")]
+        assert all(w.startswith(("examples/", "../shared/")) for w in sources), command
     assert any(c.startswith("report runs/") for c in commands)
 
 
 @pytest.mark.slow
-def test_readme_command_line_section_runs_as_written(tmp_path: Path) -> None:
-    (tmp_path / "examples").symlink_to(REPO / "examples", target_is_directory=True)
+def test_readme_command_line_section_runs_as_written(tmp_path: Path, shared_data_dir: Path) -> None:
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    (clone / "examples").symlink_to(REPO / "examples", target_is_directory=True)
+    (tmp_path / "shared").symlink_to(shared_data_dir.resolve().parent, target_is_directory=True)
     for command in shrink(readme_commands()):
-        result = run_cli(*shlex.split(command), cwd=tmp_path, timeout=900)
+        result = run_cli(*shlex.split(command), cwd=clone, timeout=900)
         assert result.returncode == 0, f"ouroboros {command}\n{result.stdout}\n{result.stderr}"
         assert "Traceback" not in result.stderr
-    runs = tmp_path / "runs"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["examples", "runs"]
+    runs = clone / "runs"
+    assert sorted(p.name for p in clone.iterdir()) == ["examples", "runs"]
     assert len([p for p in (runs / "scenes").iterdir() if p.is_dir()]) == 2
-    assert len(list((runs / "real").iterdir())) == 2
+    assert len(list((runs / "real-sample").iterdir())) == 2
+    assert len(list((runs / "real").iterdir())) == 88
     assert (runs / "preview.png").stat().st_size > 1000
     assert (runs / "samples.parquet").exists()
     demo = runs / "demo"
