@@ -66,7 +66,7 @@ def test_heldout_panels_show_n_interval_and_chance_for_every_task(
     panels = figures(text, "heldout-multiple")
     assert len(panels) == len(scored) + 1  # the overall first
     for task, entry in scored.items():
-        panel = next(p for p in panels if f"<figcaption title=\"{task}\">" in p)
+        panel = next(p for p in panels if f'<figcaption title="{task}">' in p)
         assert f"n={entry['count']} ·" in panel
         assert panel.count('class="interval"') == 3  # start, it 0, it 1
         ids = [p["id"] for p in result["predictions"]
