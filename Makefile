@@ -20,6 +20,8 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/ouroboros run --preset $(PRESET) --out $(OUT)
+	@echo "ouroboros is installed in $(VENV)/bin/: call it as $(VENV)/bin/ouroboros," \
+	  "or run 'source $(VENV)/bin/activate' once per shell and type ouroboros"
 
 test: $(STAMP) chromium
 	$(PY) -m pytest -q

@@ -204,9 +204,14 @@ def select(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
         scored = rt.store.read_samples(rt.store.scored_path(iteration))
         if rt.config.loop.selection == "band":
             t = rt.thresholds
-            scored = [
+            in_band = [
                 s for s in scored if s.confidence is not None and t.hard <= s.confidence <= t.easy
             ]
+            if scored and not in_band and not rt.quiet:
+                from graphs.progress import warn_empty_band
+
+                warn_empty_band(iteration, [s.confidence for s in scored], t.hard, t.easy)
+            scored = in_band
         rt.store.write_samples(path, scored)
     return {}
 

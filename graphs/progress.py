@@ -1,13 +1,141 @@
-"""What a person watching `ouroboros run` sees after each iteration: one rich table."""
+"""What a person watching `ouroboros run` sees: a spinner per stage, then one table per iteration.
+
+Everything goes through rich's global console, the one the components' own progress bars
+(scene rendering, the held-out set's build) use, so nested bars render inside the stage
+spinner instead of fighting it. Output to a file or pipe gets a wide console: tables keep
+task names whole in logs.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import rich
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console()
+#: Console width when output is not a terminal (a log file): wide enough for every task name.
+LOG_WIDTH = 160
+#: Stages shorter than this print no line when they finish (they would only add noise).
+REPORT_AFTER_S = 2.0
+
+STAGE_LABELS: dict[str, str] = {
+    "prepare": "preparing: scenes, starting solver, held-out set, baseline evaluation",
+    "plan": "planning quotas",
+    "propose": "proposing questions",
+    "execute_verify": "running programs and verifying",
+    "score": "scoring the solver's confidence",
+    "select": "selecting the training set",
+    "train": "training",
+    "evaluate": "evaluating on the held-out set",
+    "feedback": "feeding back",
+}
+
+
+def console() -> Console:
+    return rich.get_console()
+
+
+def configure_output() -> Console:
+    """Widen rich's console when stdout is not a terminal, so logs are not cut at 80 columns."""
+    current = rich.get_console()
+    if not current.is_terminal and current.width < LOG_WIDTH:
+        rich.reconfigure(width=LOG_WIDTH)
+    return rich.get_console()
+
+
+class StageDisplay:
+    """Follows LangGraph's `tasks` stream: a spinner with elapsed time while a node runs."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.iteration: int | None = None
+        self.current: str | None = None  # the stage running now (for the interrupt message)
+        self.last: str | None = None  # the stage that finished last
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console(),
+            transient=True,
+            disable=quiet,
+        )
+        self._running: dict[str, tuple[TaskID, str, float]] = {}
+
+    def __enter__(self) -> StageDisplay:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(*exc)
+
+    def where(self) -> str:
+        """'iteration 2, training' or 'preparing': where the run was when it stopped."""
+        name = self.current or self.last
+        if name is None:
+            return "start-up"
+        stage = STAGE_LABELS.get(name, name).split(":")[0]
+        if self.current is None:
+            stage = f"the step after {stage}"
+        if self.iteration is None or name == "prepare":
+            return stage
+        return f"iteration {self.iteration}, {stage}"
+
+    def on_values(self, state: dict[str, Any]) -> None:
+        if isinstance(state.get("iteration"), int):
+            self.iteration = state["iteration"]
+
+    def on_task(self, event: dict[str, Any]) -> None:
+        name, task_id = event.get("name", ""), event.get("id", "")
+        if "result" not in event and "error" not in event:  # a task starts
+            self.current = name
+            label = self._label(name)
+            self._running[task_id] = (
+                self._progress.add_task(label, total=None),
+                label,
+                time.perf_counter(),
+            )
+            return
+        started = self._running.pop(task_id, None)
+        if started is None:
+            return
+        bar, label, began = started
+        self._progress.remove_task(bar)
+        if not self._running:
+            self.current, self.last = None, name
+        seconds = time.perf_counter() - began
+        if not self.quiet and seconds >= REPORT_AFTER_S and name != "propose":
+            console().print(f"[dim]  {label}: {seconds:.1f} s[/]")
+
+    def _label(self, name: str) -> str:
+        label = STAGE_LABELS.get(name, name)
+        if self.iteration is None or name == "prepare":
+            return label
+        return f"iteration {self.iteration} · {label}"
+
+
+def warn(message: str) -> None:
+    """A warning the person running the loop must see (not a library warning)."""
+    console().print(f"[bold yellow]warning:[/] {message}", soft_wrap=True)
+
+
+def warn_empty_band(
+    iteration: int, confidences: list[float | None], hard: float, easy: float
+) -> None:
+    """`loop.selection=band` kept nothing: say why (where the confidences are) and what to change."""
+    known = sorted(p for p in confidences if p is not None)
+    below = sum(1 for p in known if p < hard)
+    above = sum(1 for p in known if p > easy)
+    spread = f"{known[0]:.3g} to {known[-1]:.3g}" if known else "none scored"
+    warn(
+        f"iteration {iteration}: loop.selection=band kept 0 of {len(confidences)} scored samples "
+        f"({below} below loop.hard={hard:g}, {above} above loop.easy={easy:g}; confidences "
+        f"{spread}), so nothing is trained this iteration. Use loop.selection=feedback to train "
+        "on every accepted sample, or move the band to where the confidences are "
+        f"(e.g. loop.hard={known[0] if known else hard:.1g})."
+    )
 
 
 def _pct(part: int, whole: int) -> str:
@@ -17,11 +145,17 @@ def _pct(part: int, whole: int) -> str:
 def print_iteration(entry: dict[str, Any]) -> None:
     """Per task: proposals, acceptance, confidence bands; then loss and held-out score."""
     table = Table(title=f"iteration {entry['iteration']}", title_justify="left")
+    names = sorted(entry["tasks"])
+    widest = max((len(name) for name in names), default=4)
     for column in ("task", "proposed", "accepted", "easy", "frontier", "hard", "mean p"):
-        table.add_column(column, justify="left" if column == "task" else "right")
-    for task, row in sorted(entry["tasks"].items()):
+        if column == "task":
+            table.add_column(column, justify="left", no_wrap=True, min_width=widest)
+        else:
+            table.add_column(column, justify="right")
+    for task in names:
+        row = entry["tasks"][task]
         scored = sum(row.get(band, 0) for band in ("easy", "frontier", "hard"))
-        mean = f"{row['confidence_sum'] / scored:.2f}" if scored else "-"
+        mean = f"{row['confidence_sum'] / scored:.3g}" if scored else "-"
         table.add_row(
             task,
             str(row["proposed"]),
@@ -31,14 +165,16 @@ def print_iteration(entry: dict[str, Any]) -> None:
             _pct(row.get("hard", 0), scored),
             mean,
         )
-    console.print(table)
+    out = console()
+    out.print(table)
     losses = entry.get("train_loss") or []
     loss = f"{losses[0]:.3f} -> {losses[-1]:.3f}" if losses else "not trained"
     heldout = entry.get("heldout") or {}
     score = heldout.get("overall")
     reasons = ", ".join(f"{k} {v}" for k, v in entry.get("reasons", {}).items()) or "none"
-    console.print(
+    out.print(
         f"accepted {entry['accepted']}/{entry['proposed']} (rejected: {reasons}); "
         f"trained on {entry['trained_on']}; loss {loss}; "
-        f"held-out {'-' if score is None else f'{100 * score:.1f}'}"
+        f"held-out {'-' if score is None else f'{100 * score:.1f}'}",
+        soft_wrap=True,
     )

@@ -64,7 +64,7 @@ def iteration_label(iteration: int) -> str:
 
 
 def heldout_chart(run: RunData, colours: TaskColours) -> Chart | None:
-    """Held-out score per iteration, the starting solver first: overall bold, tasks thin."""
+    """Held-out overall score per iteration, the starting solver first (tasks: `panels`)."""
     evaluations = [("start", run.baseline)] if run.baseline is not None else []
     evaluations += [(iteration_label(it.iteration), it.heldout) for it in run.iterations]
     evaluations = [(label, ev) for label, ev in evaluations if ev is not None]
@@ -73,22 +73,17 @@ def heldout_chart(run: RunData, colours: TaskColours) -> Chart | None:
     labels = [label for label, _ in evaluations]
     overall_name = evaluations[-1][1].overall_label
     series = [
-        Series(task, colours(task), [ev.tasks.get(task) for _, ev in evaluations], width=1.3)
-        for task in run.heldout_tasks()
-    ]
-    series.append(
         Series(overall_name, OVERALL_COLOUR, [ev.overall for _, ev in evaluations], width=2.8)
-    )
+    ]
     canvas = Canvas(0.0, 1.0, y_label="score")
     canvas.y_axis(0.2)
     canvas.x_labels(labels)
     for line in series:
         _draw_categorical_line(canvas, line, labels)
     legend = [LegendItem(overall_name, OVERALL_COLOUR, bold=True)]
-    legend += [LegendItem(s.name, s.colour) for s in series[:-1]]
-    note = (
-        "" if run.baseline is not None else "No eval_initial.json: the starting solver is missing."
-    )
+    note = "Per task, with n, 95% intervals and chance: see 'Held-out score per task'."
+    if run.baseline is None:
+        note += " No eval_initial.json: the starting solver is missing."
     return Chart("Held-out score", canvas.svg("Held-out score per iteration"), legend, note)
 
 

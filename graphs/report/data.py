@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.records import Sample
 from evaluation.report import load_report, task_scores
+from graphs.report.heldout import TaskInterval, option_counts, overall_interval, task_intervals
 from graphs.store import RunStore
 from scenes.errors import UserError
 
@@ -58,6 +59,8 @@ class HeldOut:
     overall_label: str
     tasks: dict[str, float]
     model: str
+    intervals: dict[str, TaskInterval] = field(default_factory=dict)  # n, 95% CI, chance
+    overall_interval: TaskInterval | None = None
 
 
 @dataclass
@@ -81,6 +84,7 @@ class IterationData:
     tasks: dict[str, TaskStats]
     reasons: dict[str, int]
     scored: bool
+    quotas: dict[str, int] = field(default_factory=dict)  # requested per task (plan.json)
 
     @property
     def proposed(self) -> int:
@@ -151,8 +155,11 @@ def load_run(run_dir: str | Path) -> RunData:
         easy=float(loop.get("easy", DEFAULT_EASY)), hard=float(loop.get("hard", DEFAULT_HARD))
     )
     started = store.iterations()
+    options = option_counts(store.eval_dir)
     iterations = [
-        _load_iteration(store, i, thresholds) for i in started if store.samples_path(i).exists()
+        _load_iteration(store, i, thresholds, options)
+        for i in started
+        if store.samples_path(i).exists()
     ]
     finished = sorted(
         {int(e["iteration"]) for e in store.read_metrics() if e.get("iteration", -1) >= 0}
@@ -163,14 +170,16 @@ def load_run(run_dir: str | Path) -> RunData:
         config=config,
         thresholds=thresholds,
         iteration_budget=loop.get("iterations"),
-        baseline=_heldout(baseline_path) if baseline_path.exists() else None,
+        baseline=_heldout(baseline_path, options) if baseline_path.exists() else None,
         iterations=iterations,
         finished=finished,
         in_progress=[i for i in started if i not in finished],
     )
 
 
-def _load_iteration(store: RunStore, iteration: int, thresholds: Thresholds) -> IterationData:
+def _load_iteration(
+    store: RunStore, iteration: int, thresholds: Thresholds, options: dict[int, int]
+) -> IterationData:
     samples = store.read_samples(store.samples_path(iteration))
     scored_path = store.scored_path(iteration)
     if scored_path.exists():
@@ -187,7 +196,8 @@ def _load_iteration(store: RunStore, iteration: int, thresholds: Thresholds) -> 
         samples=samples,
         trained_ids=trained_ids,
         training=_training(store, iteration),
-        heldout=_heldout(eval_path) if eval_path.exists() else None,
+        heldout=_heldout(eval_path, options) if eval_path.exists() else None,
+        quotas=_quotas(store, iteration),
         tasks=tasks,
         reasons=reasons,
         scored=scored_path.exists(),
@@ -228,13 +238,47 @@ def _training(store: RunStore, iteration: int) -> Training | None:
     )
 
 
-def _heldout(path: Path) -> HeldOut:
+def _heldout(path: Path, options: dict[int, int]) -> HeldOut:
     report = load_report(path)
     result = report.result
     with_extra = bool(result.extra_tasks) and result.overall_with_extra is not None
+    tasks = {name: task.score for name, task in task_scores(report).items()}
+    predictions = [p.model_dump(mode="json") for p in report.predictions]
+    intervals = {k: v for k, v in task_intervals(predictions, options).items() if k in tasks}
+    overall = result.overall_with_extra if with_extra else result.overall
+    counted = intervals if with_extra else {k: v for k, v in intervals.items() if k in result.tasks}
     return HeldOut(
-        overall=result.overall_with_extra if with_extra else result.overall,
+        overall=overall,
         overall_label="overall (all tasks)" if with_extra else "overall (VSI-Bench tasks)",
-        tasks={name: task.score for name, task in task_scores(report).items()},
+        tasks=tasks,
         model=report.label,
+        intervals=intervals,
+        overall_interval=overall_interval(counted, overall),
     )
+
+
+def _quotas(store: RunStore, iteration: int) -> dict[str, int]:
+    """Questions the curriculum asked for per task type (plan.json's quotas, levels summed).
+
+    Tolerant of what the plan holds: rows of [task, level, n] or mappings with a task name
+    and a count; anything else (extra fields, other sections) is ignored."""
+    path = store.iteration_dir(iteration) / "plan.json"
+    if not path.exists():
+        return {}
+    try:
+        plan = store.read_json(path)
+    except ValueError:
+        return {}
+    rows = plan.get("quotas") if isinstance(plan, dict) else None
+    requested: dict[str, int] = {}
+    for row in rows or []:
+        if isinstance(row, (list, tuple)) and len(row) >= 3:
+            task, count = row[0], row[2]  # [task, level, n, ...]
+        elif isinstance(row, dict):
+            task = row.get("question_type") or row.get("task")
+            count = row.get("count", row.get("quota", row.get("n")))
+        else:
+            continue
+        if isinstance(task, str) and isinstance(count, (int, float)):
+            requested[task] = requested.get(task, 0) + int(count)
+    return dict(sorted(requested.items()))

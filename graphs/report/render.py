@@ -24,6 +24,15 @@ from graphs.report.charts import (
 )
 from graphs.report.data import BANDS, HeldOut, RunData
 from graphs.report.gallery import Gallery, filter_values
+from graphs.report.heldout import TaskInterval
+from graphs.report.panels import (
+    calibration_chart,
+    confidence_histograms,
+    heldout_legend,
+    heldout_multiples,
+    quota_legend,
+    quota_multiples,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -37,6 +46,13 @@ class Kpi:
 
 def pct(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def with_interval(point: TaskInterval | None, fallback: float | None = None) -> str:
+    """'12.5% (3–47)': the score and its 95% interval in percent."""
+    if point is None:
+        return pct(fallback)
+    return f"{pct(point.score)} ({100 * point.low:.0f}–{100 * point.high:.0f})"
 
 
 def signed_points(delta: float) -> str:
@@ -54,7 +70,8 @@ def environment() -> Environment:
 
 
 def render_page(run: RunData, gallery: Gallery) -> str:
-    colours = TaskColours(run.task_types() + run.heldout_tasks())
+    quota_tasks = [task for it in run.iterations for task in it.quotas]
+    colours = TaskColours(run.task_types() + run.heldout_tasks() + quota_tasks)
     charts: list[Chart] = [
         c for c in (heldout_chart(run, colours), acceptance_chart(run), loss_chart(run)) if c
     ]
@@ -71,6 +88,12 @@ def render_page(run: RunData, gallery: Gallery) -> str:
         charts=charts,
         band_charts=band_charts(run),
         band_legend=band_legend(run),
+        heldout_multiples=heldout_multiples(run, colours),
+        heldout_legend=heldout_legend(),
+        histograms=confidence_histograms(run),
+        calibration=calibration_chart(run),
+        quota_multiples=quota_multiples(run, colours),
+        quota_legend=quota_legend(),
         row_headers=headers,
         rows=rows,
         heldout_headers=heldout_headers,
@@ -148,6 +171,13 @@ def kpis(run: RunData) -> list[Kpi]:
             and last.overall is not None
         ):
             detail = f"start {pct(run.baseline.overall)} → {signed_points(last.overall - run.baseline.overall)}"
+        interval = last.overall_interval
+        if interval is not None:
+            chance = "" if interval.chance is None else f", chance {pct(interval.chance, 0)}"
+            detail += (
+                f"; 95% interval {100 * interval.low:.0f}–{100 * interval.high:.0f}%, "
+                f"n={interval.n}{chance}"
+            )
         cards.append(Kpi("held-out score", pct(last.overall), detail))
     elif run.baseline is not None:
         cards.append(Kpi("held-out score", pct(run.baseline.overall), "starting solver"))
@@ -170,7 +200,7 @@ def notes(run: RunData, gallery: Gallery) -> list[str]:
 
 def iteration_rows(run: RunData) -> tuple[list[str], list[list[str]]]:
     headers = ["iteration", "candidates", "accepted", "acceptance", "trained on", "mean confidence",
-               *BANDS, "final loss", "held-out", "vs start"]  # fmt: skip
+               *BANDS, "final loss", "held-out (95% interval)", "vs start"]  # fmt: skip
     rows = []
     for it in run.iterations:
         bands = it.band_totals()
@@ -182,7 +212,8 @@ def iteration_rows(run: RunData) -> tuple[list[str], list[list[str]]]:
             str(it.iteration), str(it.proposed), str(it.accepted), pct(it.acceptance), trained,
             "–" if it.mean_confidence() is None else f"{it.mean_confidence():.3g}",
             *(pct(bands[b] / scored, 0) if scored else "–" for b in BANDS),
-            loss, pct(it.heldout.overall if it.heldout else None), _delta(run.baseline, it.heldout),
+            loss, with_interval(it.heldout.overall_interval, it.heldout.overall) if it.heldout else "–",
+            _delta(run.baseline, it.heldout),
         ])  # fmt: skip
     return headers, rows
 
@@ -199,7 +230,22 @@ def heldout_table(run: RunData) -> tuple[list[str], list[list[str]]]:
     columns += [(f"it {it.iteration}", it.heldout) for it in run.iterations if it.heldout]
     if not columns:
         return [], []
-    headers = ["task", *(label for label, _ in columns)]
-    rows = [[task, *(pct(ev.tasks.get(task)) for _, ev in columns)] for task in run.heldout_tasks()]
-    rows.append([columns[-1][1].overall_label, *(pct(ev.overall) for _, ev in columns)])
+    last = columns[-1][1]
+    headers = ["task", "n", "chance", *(f"{label} (95% interval)" for label, _ in columns)]
+    rows = []
+    for task in run.heldout_tasks():
+        known = last.intervals.get(task)
+        rows.append([
+            task,
+            str(known.n) if known else "–",
+            pct(known.chance, 0) if known and known.chance is not None else "–",
+            *(with_interval(ev.intervals.get(task), ev.tasks.get(task)) for _, ev in columns),
+        ])  # fmt: skip
+    total = last.overall_interval
+    rows.append([
+        last.overall_label,
+        str(total.n) if total else "–",
+        pct(total.chance, 0) if total and total.chance is not None else "–",
+        *(with_interval(ev.overall_interval, ev.overall) for _, ev in columns),
+    ])  # fmt: skip
     return headers, rows

@@ -153,13 +153,20 @@ def build_run_dir(root: Path) -> Path:
         for iteration in range(FINISHED_ITERATIONS + 1):
             proposer = ProgrammaticProposer(ProgrammaticConfig(seed=iteration, num_solver_frames=4))
             policy = UniformPolicy(seed=iteration)
+            quotas = UniformPolicy(seed=iteration).allocate(
+                proposer.arms(), PROPOSALS_PER_ITERATION, None
+            )  # what plan_and_propose requests (same seed, same arms)
             batch = plan_and_propose(
                 proposer, list(scenes.values()), PROPOSALS_PER_ITERATION, policy
             )
             proposals = batch.proposals + broken_proposals(sorted(scenes)[0], iteration)
-            store.write_json(
-                store.iteration_dir(iteration) / "plan.json", {"total": len(proposals)}
-            )
+            plan = {
+                "total": len(proposals),
+                "quotas": [[t, lvl, n] for (t, lvl), n in sorted(quotas.items())],
+                "per_scene": [],
+                "signal": {"name": "token_confidence"},  # a field the report does not know
+            }
+            store.write_json(store.iteration_dir(iteration) / "plan.json", plan)
             for scene_id in scenes:
                 store.write_proposals(
                     iteration, scene_id, [p for p in proposals if p.scene_id == scene_id]

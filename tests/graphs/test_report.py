@@ -91,9 +91,8 @@ def test_iteration_table_matches_the_run_store_and_metrics(
         assert row[3] == f"{100 * accepted / len(samples):.1f}%"
         assert int(row[4]) == metrics[iteration]["trained_on"]
         assert row[header.index("final loss")] == f"{metrics[iteration]['train_loss'][-1]:.4f}"
-        assert (
-            row[header.index("held-out")]
-            == f"{100 * metrics[iteration]['heldout']['overall']:.1f}%"
+        assert row[header.index("held-out (95% interval)")].startswith(
+            f"{100 * metrics[iteration]['heldout']['overall']:.1f}% ("
         )
 
 
@@ -129,9 +128,10 @@ def test_status_charts_and_heldout_are_shown(report: Path, report_run_dir: Path)
     for title in ("Held-out score", "Candidates and acceptance", "Training loss"):
         assert f"<figcaption>{title}</figcaption>" in text
     heldout = next(t for t in page.tables if t[0][0] == "task")
-    assert heldout[0] == ["task", "start", "it 0", "it 1"]
+    assert heldout[0] == ["task", "n", "chance", *(f"{c} (95% interval)" for c in
+                                                   ("start", "it 0", "it 1"))]  # fmt: skip
     start = RunStore(report_run_dir).read_metrics()[0]["heldout"]
-    assert heldout[-1][1] == f"{100 * start['overall']:.1f}%"
+    assert heldout[-1][3].startswith(f"{100 * start['overall']:.1f}% (")
 
 
 def test_gallery_shows_every_candidate_with_the_solvers_frames(

@@ -251,3 +251,38 @@ def test_screenshot_is_a_full_non_blank_page(page: DevTools, tmp_path: Path) -> 
     assert stats.stddev[0] > 20, "the screenshot is (nearly) one colour"
     assert len(image.getcolors(maxcolors=1 << 20) or []) > 200
     image.save(tmp_path / "report.png")
+
+
+PANELS = {
+    "heldout-per-task": "#heldout .multiples",
+    "confidence-histograms": "#confidence .multiples",
+    "calibration": "#calibration",
+    "curriculum-quotas": "#quotas .multiples",
+}
+
+
+@pytest.mark.parametrize("name", list(PANELS))
+def test_each_new_panel_renders_visibly(page: DevTools, name: str, tmp_path: Path) -> None:
+    """Scroll the panel into view and photograph just its box: drawn, not blank, not clipped."""
+    selector = json.dumps(PANELS[name])
+    box = page.evaluate(
+        f"(() => {{ const e = document.querySelector({selector}); e.scrollIntoView();"
+        " const r = e.getBoundingClientRect();"
+        " return [r.x + window.scrollX, r.y + window.scrollY, r.width, r.height,"
+        " e.querySelectorAll('svg.chart').length,"
+        " Array.from(e.querySelectorAll('svg.chart'), s => s.getBoundingClientRect().width)]; })()"
+    )
+    x, y, width, height, charts, widths = box
+    assert charts >= 1 and min(widths) > 150  # every chart is laid out at a readable size
+    assert width > 300 and height > 120
+    shot = page.call(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True,
+         "clip": {"x": x, "y": y, "width": width, "height": min(height, 2000), "scale": 1}},
+    )  # fmt: skip
+    image = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB")
+    assert ImageStat.Stat(image.convert("L")).stddev[0] > 10, f"{name} is (nearly) blank"
+    assert len(image.getcolors(maxcolors=1 << 20) or []) > 50
+    shots = os.environ.get("REPORT_SCREENSHOTS")  # set it to keep the images for a look
+    image.save(Path(shots) / f"{name}.png" if shots else tmp_path / f"{name}.png")
+    assert page.problems() == []
