@@ -94,11 +94,18 @@ from .base import (
     parse_reply_line,
     result_from_reply,
 )
-from .isolation import Launcher, choose_launcher
+from .isolation import JailLimits, Launcher, choose_launcher
 from .library import stage_library, worker_command
 
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
 
 
 def _default_workers() -> int:
@@ -154,6 +161,17 @@ class LocalSandboxConfig:
     )
     python: str = field(
         default=sys.executable, metadata={"help": "Python interpreter for the workers."}
+    )
+    run_folder_mb: int = field(
+        default=64,
+        metadata={
+            "help": "bwrap only: size of the tmpfs that holds the runs' folders (a disk quota "
+            "for what one run writes; RAM, emptied after every run)."
+        },
+    )
+    scratch_mb: int = field(
+        default=16,
+        metadata={"help": "bwrap only: size of each of the jail's private /tmp and /dev/shm."},
     )
 
 
@@ -283,7 +301,12 @@ class LocalSandbox(SandboxBase):
                 raise UserError("this sandbox was closed; create a new one")
             if self._started:
                 return self
-            self._launcher = choose_launcher(self.config.isolation, str(self._root))
+            limits = JailLimits(
+                self.config.run_folder_mb, self.config.scratch_mb, self.config.scratch_mb
+            )
+            self._launcher = choose_launcher(
+                self.config.isolation, self.config.python, str(self._library), limits
+            )
             starting: list[_Worker] = []
             try:
                 for slot in range(self.config.workers):
@@ -317,15 +340,20 @@ class LocalSandbox(SandboxBase):
             "pid_namespace": bool(info.get("pid_namespace")),
             "network_isolated": info.get("network_interfaces") == [],
             "run_uid": info.get("run_uid"),
+            "filesystem_jail": bool(self._launcher and self._launcher.runs_root),
             "guards": self.config.guards,
         }
 
     def _settings(self, slot: int) -> dict[str, Any]:
         drop = self.config.drop_privileges and os.geteuid() == 0
         uid = self.config.run_uid_base + slot if drop else None
+        launcher = self._launcher
+        assert launcher is not None
         return {
-            "runs_root": str(self._runs_root),
-            "library_dir": str(self._library),
+            "runs_root": launcher.runs_root or str(self._runs_root),
+            "private_dirs": list(launcher.private_dirs),
+            "host_pid_namespace": _pid_namespace(),
+            "library_dir": launcher.library_dir or str(self._library),
             "run_uid": uid,
             "run_gid": uid,
             "max_output_bytes": self.config.max_output_bytes,
@@ -337,10 +365,9 @@ class LocalSandbox(SandboxBase):
 
     def _spawn(self, slot: int) -> _Worker:
         assert self._launcher is not None
+        library = self._launcher.library_dir or str(self._library)
         command = self._launcher.command(
-            worker_command(
-                self.config.python, self._library, "--serve", json.dumps(self._settings(slot))
-            )
+            worker_command(self.config.python, library, "--serve", json.dumps(self._settings(slot)))
         )
         env = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", "HOME": str(self._runs_root)}
         env.update(dict.fromkeys(THREAD_VARIABLES, "1"))

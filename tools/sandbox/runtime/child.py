@@ -37,26 +37,93 @@ class NotJson(Exception):
     """The returned value has no faithful JSON form."""
 
 
+JOB_FD, RESULT_FD = 0, 3
+
+
+def run_from_descriptors(descriptors: list[int], settings: Any) -> NoReturn:
+    """Entry point of a freshly forked run: put the job pipe on fd 0, stdout and stderr on
+    1 and 2, the result pipe on 3, close everything else, read the job, then run it."""
+    try:
+        for target, fd in enumerate(descriptors):
+            os.dup2(fd, target)
+        close_descriptors_above(RESULT_FD)
+        job, view = read_job(JOB_FD)
+    except BaseException as error:
+        message = (
+            str(error)
+            if isinstance(error, SceneUnreadable)
+            else f"the run could not read its job: {error!r}"
+        )
+        _write_reply({"kind": "sandbox_error", "message": message}, settings, RESULT_FD)
+        os._exit(0)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), JOB_FD)
+    run_in_child(job, view, settings, job["workdir"], RESULT_FD)
+
+
+def read_job(fd: int) -> tuple[dict[str, Any], Any]:
+    """The job header (program, limits, workdir) and the SceneView built from the scene.
+
+    The view is built here, in the run's own process, and never in the zygote, so that no
+    run inherits another run's scene."""
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    header_line, _, scene_json = b"".join(chunks).partition(b"\n")
+    job = json.loads(header_line)
+    try:
+        view = sys.modules["geometry"].SceneView(json.loads(scene_json))
+    except Exception as error:
+        message = f"geometry.SceneView cannot read the scene: {type(error).__name__}: {error}"
+        raise SceneUnreadable(message[:2000]) from None
+    return job, view
+
+
+class SceneUnreadable(Exception):
+    """The scene the host sent cannot be turned into a SceneView (the host's fault)."""
+
+
+def close_descriptors_above(lowest: int) -> None:
+    """Close every inherited descriptor above `lowest` (the zygote's socket included)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > lowest:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def set_parent_death_signal() -> None:
+    """SIGKILL this process when its parent dies."""
+    if _libc is None:
+        load_libc()
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def run_in_child(
     job: dict[str, Any], view: Any, settings: Any, workdir: str, result_fd: int
 ) -> NoReturn:
     """Entry point after fork: never returns, always ends the process with os._exit."""
-    write, close, exit_now = os.write, os.close, os._exit
+    close, exit_now = os.close, os._exit
     try:
         reply = _lock_down_and_run(job, view, settings, workdir)
     except BaseException as error:  # the run could not even be set up
         reply = {"kind": "sandbox_error", "message": f"could not start the run: {error!r}"}
+    _write_reply(reply, settings, result_fd)
+    for fd in (1, 2, result_fd):  # the worker answers on EOF, before the teardown of this process
+        with contextlib.suppress(OSError):
+            close(fd)
+    exit_now(0)
+
+
+def _write_reply(reply: dict[str, Any], settings: Any, result_fd: int) -> None:
+    write = os.write
     try:
         encoded = _encode_reply(reply, settings.max_value_bytes)
     except BaseException as error:
         encoded = json.dumps({"kind": "sandbox_error", "message": repr(error)[:500]}).encode()
     data = memoryview(encoded + b"\n")
-    while data:
-        data = data[write(result_fd, data) :]
-    for fd in (1, 2, result_fd):  # the worker answers on EOF, before the teardown of this process
-        with contextlib.suppress(OSError):
-            close(fd)
-    exit_now(0)
+    with contextlib.suppress(OSError):
+        while data:
+            data = data[write(result_fd, data) :]
 
 
 def _lock_down_and_run(
