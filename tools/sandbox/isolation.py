@@ -24,6 +24,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import PurePosixPath
 
 from scenes.errors import UserError
 
@@ -136,6 +137,15 @@ def _system_mounts() -> list[str]:
     return arguments
 
 
+def _traversable_parents(paths: list[str]) -> list[str]:
+    """bwrap makes missing parent folders 0700 when root, which the run's uid could not
+    enter: create them first, 0755 (they are empty but for what is mounted below)."""
+    parents = {str(parent) for path in paths for parent in PurePosixPath(path).parents}
+    parents.discard("/")
+    ordered = sorted(parents, key=lambda folder: (folder.count("/"), folder))
+    return [arg for folder in ordered for arg in ("--perms", "0755", "--dir", folder)]
+
+
 def bwrap_prefix(
     read_only: list[str], library_dir: str, is_root: bool, limits: JailLimits | None = None
 ) -> tuple[str, ...]:
@@ -149,13 +159,14 @@ def bwrap_prefix(
     else:
         namespaces = ["--unshare-all", "--cap-drop", "ALL"]
     binds = [arg for path in read_only for arg in ("--ro-bind", path, path)]
+    mount_points = [*read_only, *SYSTEM_READ_ONLY, JAIL_LIBRARY, JAIL_RUNS_ROOT]
     return (
         "bwrap",
         "--die-with-parent",
-        "--new-session",
         *namespaces,
         "--hostname",
         "sandbox",
+        *_traversable_parents(mount_points),
         *_system_mounts(),
         *binds,
         "--ro-bind",
