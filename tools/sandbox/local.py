@@ -65,14 +65,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import weakref
@@ -96,8 +95,10 @@ from .base import (
 )
 from .isolation import JailLimits, Launcher, choose_launcher
 from .library import stage_library, worker_command
+from .pool_folder import PoolFolder
 
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+logger = logging.getLogger(__name__)
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -257,14 +258,24 @@ class _Worker:
             self.process.kill()
 
 
-def _shutdown(workers: list[_Worker | None], root: Path) -> None:
+def _shutdown(workers: list[_Worker | None], folder: PoolFolder) -> None:
+    """Stop every worker and remove the pool's folder; never raises (it runs from close(),
+    from garbage collection and at interpreter exit)."""
     live = [worker for worker in workers if worker is not None]
     for worker in live:  # end of input first, so idle workers exit on their own together
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(Exception):
             worker.process.stdin.close()  # type: ignore[union-attr]
     for worker in live:
-        worker.kill(grace_s=2.0)
-    shutil.rmtree(root, ignore_errors=True)
+        try:
+            worker.kill(grace_s=2.0)
+        except Exception as error:
+            logger.warning("could not stop sandbox worker %s: %r", worker.process.pid, error)
+    try:
+        problems = folder.release()
+    except Exception as error:
+        problems = [repr(error)]
+    if problems:
+        logger.warning("sandbox folder %s not fully removed: %s", folder.path, problems[:3])
 
 
 class LocalSandbox(SandboxBase):
@@ -278,8 +289,8 @@ class LocalSandbox(SandboxBase):
         if self.config.workers < 1:
             raise UserError(f"workers must be at least 1, got {self.config.workers}")
         self.parallelism = self.config.workers
-        self._root = Path(tempfile.mkdtemp(prefix="ouroboros-sandbox-"))
-        os.chmod(self._root, 0o711)
+        self._folder = PoolFolder()  # also removes folders left by SIGKILLed hosts
+        self._root = self._folder.path
         self._library = stage_library(self._root / "lib")
         self._runs_root = self._root / "runs"
         self._runs_root.mkdir()
@@ -291,7 +302,7 @@ class LocalSandbox(SandboxBase):
         self._started = False
         self._closed = False
         self._scenes = SceneEncoder()
-        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._root)
+        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._folder)
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> LocalSandbox:
