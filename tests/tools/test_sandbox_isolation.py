@@ -53,7 +53,7 @@ def test_bwrap_jail_shows_only_the_interpreter_libraries_and_library_folder() ->
         assert (path, path) in binds
     assert os.path.realpath(sys.base_prefix) in read_only
     assert not [b for b in binds if b[0].startswith(("/etc/passwd", "/home", "/work/wt"))]
-    for flag in ("--unshare-all", "--die-with-parent", "--cap-drop"):
+    for flag in ("--unshare-all", "--cap-drop"):
         assert flag in as_user
     assert "--cap-add" not in as_user and as_user[-1] == "--"
     tmpfs = [as_user[i + 1] for i, arg in enumerate(as_user) if arg == "--tmpfs"]

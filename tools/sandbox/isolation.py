@@ -160,9 +160,11 @@ def bwrap_prefix(
         namespaces = ["--unshare-all", "--cap-drop", "ALL"]
     binds = [arg for path in read_only for arg in ("--ro-bind", path, path)]
     mount_points = [*read_only, *SYSTEM_READ_ONLY, JAIL_LIBRARY, JAIL_RUNS_ROOT]
+    # No --die-with-parent: its signal fires when the *thread* that started bwrap ends, and
+    # workers are (re)started from run_many's short-lived threads. A worker ends on its own
+    # when the host's pipe closes (host exit or SIGKILL included), and bwrap with it.
     return (
         "bwrap",
-        "--die-with-parent",
         *namespaces,
         "--hostname",
         "sandbox",

@@ -348,7 +348,12 @@ def to_json_safe(value: Any, depth: int = 0) -> Any:
             raise NotJson(f"{number}, which JSON cannot carry; return a finite number")
         return number
     if isinstance(value, str):
-        return str(value)
+        text = str(value)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotJson("a string with a lone surrogate, which UTF-8 cannot carry") from None
+        return text
     if isinstance(value, (list, tuple)):
         return [to_json_safe(item, depth + 1) for item in value]
     if isinstance(value, dict):
