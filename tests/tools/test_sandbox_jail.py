@@ -344,3 +344,22 @@ def test_a_program_error_message_never_kills_the_worker(
     assert result.error_kind is ErrorKind.EXCEPTION, result
     result.model_dump_json()  # the host can always serialise it
     _healthy(jailed_pool, sandbox_scene, normal_program)
+
+
+def test_c_modules_without_audit_events_read_no_host_files(
+    jailed_pool: LocalSandbox, sandbox_scene: dict[str, Any], normal_program: tuple[str, Any]
+) -> None:
+    """pwd and grp read /etc through libc with no audit event: the guards cannot see them,
+    so only the jail (which has no /etc/passwd or /etc/group) keeps the host's users hidden."""
+    result = jailed_pool.run(
+        "import grp, os, pwd\n"
+        "def solve(scene):\n"
+        "    return [[u.pw_name for u in pwd.getpwall()], [g.gr_name for g in grp.getgrall()],\n"
+        "            os.uname().nodename]",
+        sandbox_scene,
+    )
+    assert result.ok, result
+    users, groups, hostname = result.value
+    assert users == [] and groups == [], result.value
+    assert hostname == "sandbox"
+    _healthy(jailed_pool, sandbox_scene, normal_program)

@@ -6,59 +6,17 @@ itself down and runs the program in a fresh namespace; the child's death takes e
 the program made (to modules, builtins, globals, files in its directory) with it. The host
 talks to workers in JSON lines over pipes, never pickle.
 
-Threat model: what is and is not protected
--------------------------------------------
-The program is assumed hostile. Layers, from always-on to machine-dependent:
-
-Always (any Linux, any user):
-- Scrubbed environment: workers start with PATH, LANG and thread-count variables only, so
-  the host's API keys and tokens are not in the program's `os.environ` or
-  `/proc/self/environ`.
-- Python started with `-I -B`: PYTHON* variables, user site-packages and the project's
-  editable install are ignored; only the Python installation and a private copy of the
-  geometry package and the runtime are importable.
-- A private working directory per run (mode 0700, HOME and TMPDIR point at it), removed
-  after the run.
-- rlimits on the child: CPU time, address space (`memory_mb` above the warm interpreter),
-  open files, file size, no core dumps, and RLIMIT_NPROC=0 (no fork, no threads; the kernel
-  does not enforce this one for uid 0, see below). PR_SET_NO_NEW_PRIVS (setuid binaries grant
-  nothing) and PR_SET_PDEATHSIG (the child dies with its worker).
-- Wall-clock timeout: the worker SIGKILLs the child's whole process group (the child runs in
-  its own session); the host kills and replaces a worker that does not answer in time.
-- Capped stdout, stderr and result size; the run is stopped when it exceeds them.
-- In-process guards (`runtime/guards.py`): socket constructors replaced, and an audit hook
-  that refuses sockets, subprocesses, exec, fork, signals to other processes, ctypes,
-  chdir, links, writes outside the working directory and reads outside the Python
-  installation, the library and the working directory (so host files, /proc/<other pid>
-  and other runs' directories are refused). These are defence in depth, NOT a boundary:
-  CPython says audit hooks cannot contain hostile code, and a C extension or an interpreter
-  exploit steps around them (ctypes is refused by the hook, but a bug in a native library
-  is not).
-
-When the host runs as root (as on this project's dev machines): each worker slot's runs drop
-to their own unprivileged uid (`run_uid_base + slot`). Without this step a program would be
-root: rlimits like NPROC are not enforced for uid 0, and root can read and write every file,
-signal every process, raise its own hard limits, load kernel modules, mount file systems.
-With it, the program cannot write outside world-writable places, read root-only files,
-signal host processes, fork, or be ptraced (the uid switch makes it non-dumpable). It can still read world-readable files, which only the
-audit hook (bypassable) or bwrap's file-system view prevents, and it can write to
-world-writable directories such as /tmp or /dev/shm within RLIMIT_FSIZE. If the Python
-installation lives in a directory the run uid cannot read (e.g. pyenv under /root), only the
-preloaded modules can be imported.
-
-Where namespaces are available (`isolation`, see isolation.py): with `unshare` or `bwrap`
-the worker is PID 1 of a new pid namespace (host processes are invisible and cannot be
-signalled; everything dies with the worker) in a new network namespace with no interfaces
-(no network at all, loopback included, even through ctypes or raw syscalls). `bwrap` also
-makes the file system read-only except a private /tmp and the pool's folder.
-
-Not protected, at any layer: kernel exploits; reading world-readable files when neither the
-hook (bypassable) nor bwrap applies; CPU and memory contention with other runs (use
-`workers` to bound it); timing side channels; a program choosing its own answer (it can
-write a forged reply line, which is no more than returning that value). Without root, namespaces or bwrap (a typical
-CI runner) a program shares the host user's uid: only the in-process guards stand between it
-and that user's files and processes, so run such a pool only on throw-away machines for
-untrusted code, or enable namespaces.
+Threat model (docs/sandbox.md has the full version)
+----------------------------------------------------
+The program is assumed hostile, able to read and write its own memory and so to switch off
+the in-process guards. The boundary is kernel-enforced: with bwrap (isolation.py) each
+worker lives in a jail whose file system holds only the interpreter, the shared libraries,
+the library folder and size-limited private tmpfs mounts for run folders, /tmp and
+/dev/shm, in new pid and network namespaces; runs switch to an unprivileged uid when the
+host is root; rlimits, the wall-clock deadline and output caps bound every run. Runs fork
+from a zygote that never saw a job (runtime/zygote.py), so no run can reach an earlier
+run's program, scene or result. The guards (runtime/guards.py) are a second layer only.
+Without bwrap the pool warns loudly: host files are then protected by the guards alone.
 """
 
 from __future__ import annotations
