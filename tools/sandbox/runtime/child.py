@@ -28,6 +28,7 @@ MIB = 1024 * 1024
 MAX_MESSAGE_CHARS = 4000
 MAX_DEPTH = 64
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -83,12 +84,11 @@ class SceneUnreadable(Exception):
 
 
 def close_descriptors_above(lowest: int) -> None:
-    """Close every inherited descriptor above `lowest` (the zygote's socket included)."""
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd > lowest:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+    """Close every inherited descriptor above `lowest` (the zygote's socket included);
+    without listing /proc/self/fd, which a non-dumpable process may not read."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    highest = hard if hard != resource.RLIM_INFINITY and hard < 1 << 20 else 1 << 16
+    os.closerange(lowest + 1, highest)
 
 
 def set_parent_death_signal() -> None:
@@ -96,6 +96,14 @@ def set_parent_death_signal() -> None:
     if _libc is None:
         load_libc()
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def make_undumpable() -> None:
+    """No ptrace and no /proc/<pid>/mem from processes of the same uid (runs share the
+    worker's uid when the host is not root): the supervisor and the zygote call this."""
+    if _libc is None:
+        load_libc()
+    _prctl(PR_SET_DUMPABLE, 0)
 
 
 def run_in_child(

@@ -269,6 +269,7 @@ def _protocol_descriptors() -> tuple[int, int]:
 def serve(settings: WorkerSettings) -> None:
     """Jobs arrive as two lines: a JSON header (program, limits) and the scene's JSON."""
     job_in, reply_out = _protocol_descriptors()
+    child.make_undumpable()  # it holds every job and reply: no same-uid run may trace it
     zygote = Zygote(settings, close_in_zygote=(job_in, reply_out))
     ready = zygote.ready_info
     _write_line(reply_out, ready)
@@ -284,7 +285,7 @@ def serve(settings: WorkerSettings) -> None:
                 reply, cleanup = run_job(json.loads(header_line), scene_json, zygote.fork, settings)
             except ZygoteLost as error:
                 _write_line(reply_out, {"kind": "sandbox_error", "message": str(error)})
-                return  # the host replaces a worker that ended
+                break  # the host replaces a worker that ended
             except Exception as error:  # a bug here must not take the worker down
                 reply = {"kind": "sandbox_error", "message": f"worker error: {error!r}"}
             _write_line(reply_out, reply)
@@ -293,6 +294,7 @@ def serve(settings: WorkerSettings) -> None:
             except Exception as error:
                 print(f"cleanup failed: {error!r}", file=sys.stderr, flush=True)
             _reap_orphans()
+    zygote.stop()
 
 
 def run_once(job_path: str, settings: WorkerSettings) -> None:
