@@ -207,12 +207,14 @@ def test_the_run_folder_has_a_disk_quota(
 
 
 def test_no_run_can_find_an_earlier_runs_data_anywhere_in_its_memory(
-    jailed_pool: LocalSandbox, sandbox_scene: dict[str, Any], normal_program: tuple[str, Any]
+    sandbox_pool: LocalSandbox, sandbox_scene: dict[str, Any], normal_program: tuple[str, Any]
 ) -> None:
+    """With or without the jail: runs fork from a zygote that never held a job (before it,
+    the worker's loop still held the previous reply, and this test found it twice)."""
     head, tail = "QZXW" + secrets.token_hex(4), secrets.token_hex(4) + "WXZQ"
     marked_scene = {**sandbox_scene, "objects": [dict(sandbox_scene["objects"][0])]}
     marked_scene["objects"][0]["category"] = head + tail
-    first = jailed_pool.run(
+    first = sandbox_pool.run(
         f"def solve(scene):\n    print({head!r} + {tail!r})\n    return {head!r} + {tail!r}",
         marked_scene,
     )
@@ -254,12 +256,12 @@ def solve(scene):
         frame = frame.f_back
     return [hits, scanned, (head + tail).decode() in "".join(frames)]
 """
-    second = jailed_pool.run(scan, sandbox_scene, timeout_s=30, memory_mb=512)
+    second = sandbox_pool.run(scan, sandbox_scene, timeout_s=30, memory_mb=512)
     assert second.ok, second
     hits, scanned, in_frames = second.value
     assert scanned > 20 * 2**20, "the scan did not cover the preloaded interpreter's heap"
     assert hits == 0 and in_frames is False, second.value
-    _healthy(jailed_pool, sandbox_scene, normal_program)
+    _healthy(sandbox_pool, sandbox_scene, normal_program)
 
 
 def test_cleanup_copes_with_deep_trees_many_files_and_locked_folders(
@@ -336,14 +338,14 @@ def test_pool_folders_of_killed_hosts_are_removed_at_the_next_start(tmp_path: Pa
 
 
 def test_a_program_error_message_never_kills_the_worker(
-    jailed_pool: LocalSandbox, sandbox_scene: dict[str, Any], normal_program: tuple[str, Any]
+    sandbox_pool: LocalSandbox, sandbox_scene: dict[str, Any], normal_program: tuple[str, Any]
 ) -> None:
-    result = jailed_pool.run(
+    result = sandbox_pool.run(
         "def solve(scene):\n    raise ValueError('lone \\udc80 surrogate ' * 100)", sandbox_scene
     )
     assert result.error_kind is ErrorKind.EXCEPTION, result
     result.model_dump_json()  # the host can always serialise it
-    _healthy(jailed_pool, sandbox_scene, normal_program)
+    _healthy(sandbox_pool, sandbox_scene, normal_program)
 
 
 def test_c_modules_without_audit_events_read_no_host_files(
