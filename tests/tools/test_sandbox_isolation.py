@@ -76,3 +76,36 @@ def test_unshare_maps_a_user_namespace_only_when_not_root() -> None:
     assert "--user" in as_user and "--map-root-user" in as_user
     for flag in ("--pid", "--net", "--mount-proc", "--kill-child", "--fork"):
         assert flag in as_user
+
+
+def test_seccomp_filter_refuses_listed_calls_and_x32_and_allows_the_rest() -> None:
+    import struct
+
+    from tools.sandbox import seccomp
+
+    assert seccomp.filter_program("aarch64") is None
+    program = seccomp.filter_program("x86_64")
+    assert program is not None and len(program) % 8 == 0
+    code = [struct.unpack("=HBBI", program[i : i + 8]) for i in range(0, len(program), 8)]
+
+    def verdict(arch: int, number: int) -> int:
+        """Run the classic-BPF program on (arch, nr) as the kernel would."""
+        pc, accumulator = 0, 0
+        while True:
+            op, jump_true, jump_false, k = code[pc]
+            if op == seccomp.BPF_LD_W_ABS:
+                accumulator = arch if k == seccomp.ARCH_OFFSET else number
+            elif op == seccomp.BPF_RET_K:
+                return k
+            elif op in (seccomp.BPF_JEQ_K, seccomp.BPF_JGE_K):
+                taken = accumulator == k if op == seccomp.BPF_JEQ_K else accumulator >= k
+                pc += jump_true if taken else jump_false
+            pc += 1
+
+    refuse = seccomp.SECCOMP_RET_ERRNO | seccomp.EPERM
+    for number in seccomp.REFUSED_X86_64.values():
+        assert verdict(seccomp.AUDIT_ARCH_X86_64, number) == refuse
+    for allowed in (0, 1, 2, 39, 56, 57, 59, 231):  # read, write, open, getpid, clone, ...
+        assert verdict(seccomp.AUDIT_ARCH_X86_64, allowed) == seccomp.SECCOMP_RET_ALLOW
+    assert verdict(seccomp.AUDIT_ARCH_X86_64, seccomp.X32_SYSCALL_BIT + 1) == refuse
+    assert verdict(0x40000003, 1) == seccomp.SECCOMP_RET_KILL_PROCESS  # i386 ABI

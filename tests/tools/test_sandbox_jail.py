@@ -365,3 +365,30 @@ def test_c_modules_without_audit_events_read_no_host_files(
     assert users == [] and groups == [], result.value
     assert hostname == "sandbox"
     _healthy(jailed_pool, sandbox_scene, normal_program)
+
+
+def test_seccomp_refuses_kernel_surface_a_program_never_needs(
+    jailed_pool: LocalSandbox, sandbox_scene: dict[str, Any], normal_program: tuple[str, Any]
+) -> None:
+    if not jailed_pool.isolation["seccomp"]:
+        pytest.skip("no seccomp table for this machine's architecture")
+    result = jailed_pool.run(
+        SWITCH_OFF_GUARDS + "import ctypes\n"
+        "def solve(scene):\n"
+        "    libc = ctypes.CDLL(None, use_errno=True)\n"
+        "    calls = {'unshare': (272, 0), 'ptrace': (101, 0, 0, 0, 0),\n"
+        "             'process_vm_readv': (310, 1, 0, 0, 0, 0, 0), 'bpf': (321, 0, 0, 0),\n"
+        "             'getpid': (39,)}\n"
+        "    out = {}\n"
+        "    for name, (number, *args) in calls.items():\n"
+        "        ctypes.set_errno(0)\n"
+        "        out[name] = [libc.syscall(number, *args), ctypes.get_errno()]\n"
+        "    return out",
+        sandbox_scene,
+    )
+    assert result.ok, result
+    eperm = [-1, 1]
+    for name in ("unshare", "ptrace", "process_vm_readv", "bpf"):
+        assert result.value[name] == eperm, result.value
+    assert result.value["getpid"][0] > 0, result.value
+    _healthy(jailed_pool, sandbox_scene, normal_program)

@@ -28,6 +28,8 @@ from pathlib import PurePosixPath
 
 from scenes.errors import UserError
 
+from .seccomp import filter_program
+
 LAUNCHERS = ("bwrap", "unshare", "none")
 PROBE_TIMEOUT_S = 20.0
 JAIL_RUNS_ROOT = "/sandbox/runs"
@@ -71,9 +73,24 @@ class Launcher:
     runs_root: str | None = None  # where run folders live inside the jail (None: the host's)
     private_dirs: tuple[str, ...] = field(default=())  # jail-private, emptied after each run
     library_dir: str | None = None  # where the library folder appears (None: where it is)
+    seccomp: bytes | None = None  # compiled filter bwrap loads before starting the worker
 
     def command(self, worker_command: list[str]) -> list[str]:
         return [*self.prefix, *worker_command]
+
+    def open_command(self, worker_command: list[str]) -> tuple[list[str], tuple[int, ...]]:
+        """The command and the descriptors it needs passed (the seccomp filter's pipe);
+        the caller closes them once the process has started."""
+        if self.seccomp is None:
+            return self.command(worker_command), ()
+        read_end, write_end = os.pipe()
+        try:
+            os.write(write_end, self.seccomp)  # a few hundred bytes: fits the pipe buffer
+        finally:
+            os.close(write_end)
+        end = self.prefix.index("--")
+        prefix = [*self.prefix[:end], "--seccomp", str(read_end), *self.prefix[end:]]
+        return [*prefix, *worker_command], (read_end,)
 
 
 # A root worker keeps the few capabilities it needs to hand each run its own uid
@@ -224,7 +241,9 @@ def make_launcher(
     is_root = os.geteuid() == 0
     if name == "bwrap":
         prefix = bwrap_prefix(jail_read_only_paths(python), library_dir, is_root, limits)
-        return Launcher(name, prefix, JAIL_RUNS_ROOT, JAIL_PRIVATE_DIRS, JAIL_LIBRARY)
+        return Launcher(
+            name, prefix, JAIL_RUNS_ROOT, JAIL_PRIVATE_DIRS, JAIL_LIBRARY, filter_program()
+        )
     if name == "unshare":
         return Launcher(name, unshare_prefix(is_root))
     return Launcher(name)
@@ -239,15 +258,20 @@ def probe(name: str, python: str = sys.executable) -> str:
         return f"{name} is not installed"
     library = os.path.dirname(os.path.abspath(__file__))
     launcher = make_launcher(name, python, library)
+    command, descriptors = launcher.open_command([python, "-I", "-c", "pass"])
     try:
         completed = subprocess.run(
-            launcher.command([python, "-I", "-c", "pass"]),
+            command,
             capture_output=True,
             timeout=PROBE_TIMEOUT_S,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            pass_fds=descriptors,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"{name} could not start: {error}"
+    finally:
+        for fd in descriptors:
+            os.close(fd)
     if completed.returncode != 0:
         detail = completed.stderr.decode(errors="replace").strip()[:300]
         return f"{name} cannot create its namespaces here: {detail or completed.returncode}"

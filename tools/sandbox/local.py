@@ -137,7 +137,13 @@ class LocalSandboxConfig:
 class _Worker:
     """One zygote process and the host's ends of its pipes."""
 
-    def __init__(self, command: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        pass_fds: tuple[int, ...] = (),
+    ) -> None:
         self.log_path = log_path
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -148,6 +154,7 @@ class _Worker:
                 env=env,
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=pass_fds,
             )
         assert self.process.stdin is not None and self.process.stdout is not None
         self.job_fd = self.process.stdin.fileno()
@@ -310,6 +317,7 @@ class LocalSandbox(SandboxBase):
             "network_isolated": info.get("network_interfaces") == [],
             "run_uid": info.get("run_uid"),
             "filesystem_jail": bool(self._launcher and self._launcher.runs_root),
+            "seccomp": bool(self._launcher and self._launcher.seccomp),
             "guards": self.config.guards,
         }
 
@@ -335,18 +343,21 @@ class LocalSandbox(SandboxBase):
     def _spawn(self, slot: int) -> _Worker:
         assert self._launcher is not None
         library = self._launcher.library_dir or str(self._library)
-        command = self._launcher.command(
+        command, descriptors = self._launcher.open_command(
             worker_command(self.config.python, library, "--serve", json.dumps(self._settings(slot)))
         )
         env = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", "HOME": str(self._runs_root)}
         env.update(dict.fromkeys(THREAD_VARIABLES, "1"))
         try:
-            return _Worker(command, env, self._root / f"worker-{slot}.log")
+            return _Worker(command, env, self._root / f"worker-{slot}.log", descriptors)
         except OSError as error:
             raise UserError(
                 f"cannot start a local sandbox worker ({command[0]}): {error}; "
                 "check the python setting"
             ) from error
+        finally:
+            for fd in descriptors:
+                os.close(fd)
 
     def _await_ready(self, worker: _Worker) -> _Worker:
         line = worker.read_line(time.monotonic() + self.config.start_timeout_s, 1 << 16)
