@@ -4,7 +4,8 @@ Three launchers, strongest first. `bwrap` (bubblewrap, Debian's `bubblewrap` pac
 the worker in new pid, network, ipc, uts and cgroup namespaces (plus a user namespace when
 not root) with a file system of its own, built from nothing: the Python installation, the
 system's shared libraries and the sandbox's library folder, all read-only, and size-limited
-tmpfs mounts for the run folders, /tmp and /dev/shm. Nothing else of the host exists in
+tmpfs mounts for the run folders, /tmp and /dev/shm, under a seccomp filter (seccomp.py).
+Nothing else of the host exists in
 there (no /etc/passwd, no project sources, no host /tmp, no socket files), so a program that
 has switched off every in-process guard still reads and writes nothing of the host.
 `unshare` (util-linux) gives new pid, network, mount (private /proc), ipc and uts namespaces,
