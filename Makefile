@@ -6,7 +6,7 @@ PRESET ?= cpu-tiny
 OUT ?= runs/$(PRESET)-$(shell date +%Y%m%d-%H%M%S)
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format install clean chromium
+.PHONY: run test lint format install clean chromium bubblewrap
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ run: $(STAMP)
 	@echo "ouroboros is installed in $(VENV)/bin/: call it as $(VENV)/bin/ouroboros," \
 	  "or run 'source $(VENV)/bin/activate' once per shell and type ouroboros"
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium bubblewrap
 	$(PY) -m pytest -q
 
 # The run report's tests drive headless Chromium: install Debian's package when missing.
@@ -34,6 +34,17 @@ chromium:
 	  else \
 	    echo "note: chromium not found and cannot be installed here (needs root and apt-get);" \
 	      "the report's browser tests will be skipped"; \
+	  fi; }
+
+# The local sandbox jails each worker with bubblewrap: install Debian's package when missing.
+bubblewrap:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u 2>/dev/null)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
+	  else \
+	    echo "WARNING: bubblewrap (bwrap) is not installed and cannot be installed here" \
+	      "(needs root and apt-get). The sandbox falls back to weaker isolation: programs" \
+	      "can read world-readable host files. Install it: sudo apt-get install bubblewrap"; \
 	  fi; }
 
 lint: $(STAMP)

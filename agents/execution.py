@@ -11,6 +11,7 @@ proposers often do the latter); both are mapped to the letter here.
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -19,7 +20,14 @@ from typing import Any
 from agents.records import Proposal, Sample, option_text
 from agents.tasks import TASKS
 from agents.tasks.options import format_number
-from tools.sandbox.base import ErrorKind, ExecutionResult, Sandbox, scene_to_dict
+from tools.sandbox.base import (
+    ErrorKind,
+    ExecutionResult,
+    Sandbox,
+    json_value_problem,
+    scene_to_dict,
+    utf8_text,
+)
 
 DEFAULT_DECIMALS = 2  # numeric answers of task types the registry does not know
 
@@ -68,13 +76,28 @@ def ground_truth(proposal: Proposal, value: Any) -> str:
     """The VSI-Bench ground-truth string for a program's value, or BadAnswer."""
     if proposal.answer_kind == "multiple_choice":
         return _option_letter(proposal, value)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise BadAnswer(f"a numeric question needs a finite number, the program returned {value!r}")
+    try:
+        number = float(value) if isinstance(value, int | float) else math.nan
+    except OverflowError:  # an int beyond float range, e.g. 10**400
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise BadAnswer(
+            f"a numeric question needs a finite number, the program returned {_short(value)}"
+        )
     task = TASKS.get(proposal.question_type)
     decimals = task.answer_decimals if task and task.answer_decimals is not None else None
     if decimals is None:
-        decimals = 0 if float(value).is_integer() else DEFAULT_DECIMALS
-    return format_number(float(value), decimals)
+        decimals = 0 if number.is_integer() else DEFAULT_DECIMALS
+    return format_number(number, decimals)
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    """A readable, bounded, UTF-8-safe description of a value a program returned."""
+    try:
+        text = reprlib.repr(value)
+    except Exception:  # a value from a hostile program
+        text = f"a {type(value).__name__}"
+    return utf8_text(text)[:limit]
 
 
 def _option_letter(proposal: Proposal, value: Any) -> str:
@@ -87,7 +110,7 @@ def _option_letter(proposal: Proposal, value: Any) -> str:
     for letter, option in zip(letters, proposal.options, strict=True):
         if " ".join(option_text(option).lower().split()) == wanted:
             return letter
-    raise BadAnswer(f"the program returned {value!r}, which is none of {proposal.options}")
+    raise BadAnswer(f"the program returned {_short(value)}, which is none of {proposal.options}")
 
 
 def sample_from_result(proposal: Proposal, result: ExecutionResult, iteration: int = 0) -> Sample:
@@ -95,22 +118,32 @@ def sample_from_result(proposal: Proposal, result: ExecutionResult, iteration: i
     sample = Sample.from_proposal(proposal, iteration=iteration)
     if not result.ok:
         reason = _KIND_REASONS.get(result.error_kind, ExecutionReason.PROGRAM_ERROR)
-        message = f"{result.error_kind.value}: {result.error_message}".strip()
+        message = utf8_text(f"{result.error_kind.value}: {result.error_message}".strip())
         return sample.model_copy(
             update={"verdict": "rejected", "reason": reason.value, "execution_error": message}
         )
+    problem = json_value_problem(result.value)
+    if problem:  # a result built elsewhere than from a sandbox's reply
+        return _rejected(sample, ExecutionReason.BAD_ANSWER, f"the program returned {problem}")
     try:
         truth = ground_truth(proposal, result.value)
     except BadAnswer as error:
-        return sample.model_copy(
-            update={
-                "verdict": "rejected",
-                "reason": ExecutionReason.BAD_ANSWER.value,
-                "execution_error": str(error),
-                "executed_value": result.value,
-            }
-        )
+        return _rejected(sample, ExecutionReason.BAD_ANSWER, str(error), result.value)
+    except Exception as error:  # no answer may crash the loop
+        message = f"the answer could not be turned into a ground truth: {_short(error)}"
+        return _rejected(sample, ExecutionReason.BAD_ANSWER, message)
     return sample.model_copy(update={"ground_truth": truth, "executed_value": result.value})
+
+
+def _rejected(sample: Sample, reason: ExecutionReason, message: str, value: Any = None) -> Sample:
+    return sample.model_copy(
+        update={
+            "verdict": "rejected",
+            "reason": reason.value,
+            "execution_error": utf8_text(message),
+            "executed_value": value,
+        }
+    )
 
 
 def execute(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 from agents.records import Sample
 from scenes.errors import UserError
 from scenes.io import atomic_write_bytes
+from tools.sandbox.base import utf8_text
 
 SAMPLE_SCHEMA = pa.schema(
     [
@@ -47,9 +49,22 @@ SAMPLE_SCHEMA = pa.schema(
 
 
 def samples_table(samples: Iterable[Sample]) -> pa.Table:
-    rows = [sample.to_row() for sample in samples]
+    rows = [_utf8_row(sample.to_row()) for sample in samples]
     columns = {name: [row.get(name) for row in rows] for name in SAMPLE_SCHEMA.names}
     return pa.Table.from_pydict(columns, schema=SAMPLE_SCHEMA)
+
+
+def _utf8_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Every string UTF-8 can carry: text from programs and LLMs (exception messages,
+    questions, options) may hold lone surrogates, which Parquet's writer refuses."""
+    clean: dict[str, Any] = {}
+    for name, value in row.items():
+        if isinstance(value, str):
+            value = utf8_text(value)
+        elif isinstance(value, list):
+            value = [utf8_text(v) if isinstance(v, str) else v for v in value]
+        clean[name] = value
+    return clean
 
 
 def write_samples(samples: Iterable[Sample], path: str | Path) -> Path:

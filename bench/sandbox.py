@@ -125,23 +125,47 @@ def in_process_floor(scene: Any, runs: int) -> Row:
     return row("in-process exec (floor, no isolation)", batch_s, runs, times, cpu_s, answer)
 
 
+def process_tree_cpu_seconds(roots: list[int]) -> float:
+    """CPU time of the processes under `roots` (from /proc, children they reaped included).
+
+    A jailed worker's processes live in their own pid namespace and their times never reach
+    this process's RUSAGE_CHILDREN, so they are read where the host can see them."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = sum(int(value) for value in fields[11:15]) / tick  # u, s, cu, cs
+    inside = set(roots)
+    grew = True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in inside} - inside
+        grew = bool(found)
+        inside |= found
+    return sum(times.get(pid, 0.0) for pid in inside)
+
+
 def warm_pool(scene: Any, runs: int, workers: int) -> tuple[Row, dict[str, Any]]:
-    """Two sessions, with and without the batch, so that the CPU of starting and stopping
-    the workers cancels out (a worker's CPU is counted once it has exited)."""
-    cpu_before = cpu_seconds()
+    """CPU per run: this process plus every process of the workers' trees, read before and
+    after the batch in one session (so starting and stopping workers is not counted)."""
     with LocalSandbox(workers=workers) as pool:
         first = pool.run(PROGRAM, scene)
-    cpu_overhead = cpu_seconds() - cpu_before
-    if not first.ok:
-        raise SystemExit(f"the pool failed the benchmark program: {first}")
-    cpu_before = cpu_seconds()
-    with LocalSandbox(workers=workers) as pool:
+        if not first.ok:
+            raise SystemExit(f"the pool failed the benchmark program: {first}")
         isolation = pool.isolation
-        pool.run(PROGRAM, scene)
+        roots = [w.process.pid for w in pool._workers if w is not None]
+        cpu_before = cpu_seconds() + process_tree_cpu_seconds(roots)
         started = time.perf_counter()
         results = pool.run_many([(PROGRAM, scene)] * runs)
         batch_s = time.perf_counter() - started
-    cpu_s = cpu_seconds() - cpu_before - cpu_overhead
+        cpu_s = cpu_seconds() + process_tree_cpu_seconds(roots) - cpu_before
     assert all(r.value == first.value for r in results)
     with LocalSandbox(workers=workers) as pool:
         pool.run(PROGRAM, scene)

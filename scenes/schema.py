@@ -42,12 +42,25 @@ Mat4 = tuple[
 ]
 
 IDENTITY3: Mat3 = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+# Far beyond any room, far below where float arithmetic on coordinates overflows (1e308).
+MAX_COORDINATE_M = 1e4
+MIN_FLOOR_AREA_M2 = 1e-6
 
 
 def _finite(values: object, what: str) -> None:
     flat = np.asarray(values, dtype=float).ravel()
     if not np.all(np.isfinite(flat)):
         raise ValueError(f"{what} must be finite numbers, got {values!r}")
+
+
+def _bounded(values: object, what: str) -> None:
+    """Finite and within MAX_COORDINATE_M: 1e308 is finite, but squaring it is not."""
+    _finite(values, what)
+    if np.any(np.abs(np.asarray(values, dtype=float)) > MAX_COORDINATE_M):
+        raise ValueError(
+            f"{what} must lie within +-{MAX_COORDINATE_M:g} m, got {values!r}; "
+            "check the source's units (metres expected)"
+        )
 
 
 class Record(BaseModel):
@@ -66,11 +79,14 @@ class OrientedBox(Record):
 
     @model_validator(mode="after")
     def _check(self) -> OrientedBox:
-        _finite(self.center, "box center")
-        _finite(self.extents, "box extents")
+        _bounded(self.center, "box center")
+        _bounded(self.extents, "box extents")
         _finite(self.rotation, "box rotation")
-        if min(self.extents) < 0:
-            raise ValueError(f"box extents must be >= 0, got {self.extents}")
+        if min(self.extents) <= 0:
+            raise ValueError(
+                f"box extents must be > 0 (a box of zero size has no volume or faces), "
+                f"got {self.extents}"
+            )
         r = np.asarray(self.rotation, dtype=float)
         if not np.allclose(r @ r.T, np.eye(3), atol=1e-3):
             raise ValueError("box rotation must be orthonormal (R @ R.T == I within 1e-3)")
@@ -104,7 +120,10 @@ class SceneObject(Record):
     @field_validator("category")
     @classmethod
     def _normalise(cls, value: str) -> str:
-        return value.strip().lower()
+        category = " ".join(value.split()).lower()
+        if not category:
+            raise ValueError(f"category is blank ({value!r}); name the object, e.g. 'chair'")
+        return category
 
 
 class Opening(Record):
@@ -136,9 +155,11 @@ class Room(Record):
 
     @model_validator(mode="after")
     def _check(self) -> Room:
-        _finite(self.floor_polygon, "floor polygon")
+        _bounded(self.floor_polygon, "floor polygon")
         if self.floor_polygon and len(self.floor_polygon) < 3:
             raise ValueError("floor polygon needs at least 3 vertices (or none at all)")
+        if self.floor_polygon:
+            _check_floor_outline(self.floor_polygon)
         if not math.isfinite(self.area) or not math.isfinite(self.height):
             raise ValueError("room area and height must be finite")
         for opening in self.openings:
@@ -147,6 +168,26 @@ class Room(Record):
                     f"opening on wall {opening.wall} but the polygon has {len(self.floor_polygon)} walls"
                 )
         return self
+
+
+def _check_floor_outline(polygon: tuple[Vec2, ...]) -> None:
+    """A floor must enclose an area and not cross itself (geometry relies on both)."""
+    from shapely.geometry import Polygon
+    from shapely.validation import explain_validity
+
+    outline = Polygon(polygon)
+    points = np.asarray(polygon, dtype=float)
+    collinear = np.linalg.matrix_rank(points - points.mean(axis=0), tol=1e-9) < 2
+    if collinear or (outline.is_valid and outline.area < MIN_FLOOR_AREA_M2):
+        raise ValueError(
+            f"floor polygon is degenerate: its {len(polygon)} vertices enclose no area "
+            "(collinear or repeated points)"
+        )
+    if not outline.is_valid:
+        raise ValueError(
+            f"floor polygon is not a simple outline: {explain_validity(outline)}; "
+            "list the vertices in order around the room, without crossings"
+        )
 
 
 class CameraIntrinsics(Record):
@@ -242,6 +283,12 @@ class Scene(Record):
         ids = [o.instance_id for o in self.objects]
         if len(ids) != len(set(ids)):
             raise ValueError("object instance ids must be unique")
+        if self.id in (".", ".."):
+            raise ValueError(f"scene id {self.id!r} is not a folder name; use letters and digits")
+        indices = [frame.index for frame in self.frames]
+        if len(indices) != len(set(indices)):
+            repeated = sorted({i for i in indices if indices.count(i) > 1})
+            raise ValueError(f"frame indices must be unique; repeated: {repeated[:10]}")
         known = set(ids)
         for frame in self.frames:
             unknown = (set(frame.visible) | set(frame.boxes or {})) - known
@@ -282,8 +329,10 @@ class Scene(Record):
         return path
 
     @classmethod
-    def load(cls, scene_dir: str | Path) -> Scene:
-        """Load ``scene.json`` from a scene folder (or the file itself)."""
+    def load(cls, scene_dir: str | Path, *, check_files: bool = True) -> Scene:
+        """Load ``scene.json`` from a scene folder (or the file itself); with `check_files`,
+        every frame file it names must exist (a missing image is one clear error here, not
+        a crash in rendering or training later)."""
         path = Path(scene_dir)
         if path.is_dir():
             path = path / SCENE_FILE
@@ -295,10 +344,37 @@ class Scene(Record):
                 "point at a folder made by 'ouroboros scenes generate' or 'import'",
             )
         try:
-            return cls.model_validate_json(path.read_text(encoding="utf-8"))
+            scene = cls.model_validate_json(path.read_text(encoding="utf-8"))
         except ValueError as error:
             field = _first_error_location(error)
             raise SceneDataError(path, field, _first_error_message(error)) from error
+        if check_files:
+            scene.check_frame_files(path.parent, path)
+        return scene
+
+    def check_frame_files(self, scene_dir: Path, report_as: Path) -> None:
+        """Every image the frames name must exist under `scene_dir`, inside it."""
+        root = scene_dir.resolve()
+        for position, frame in enumerate(self.frames):
+            for kind in ("image_path", "instance_path", "depth_path"):
+                relative = getattr(frame, kind)
+                if relative is None:
+                    continue
+                target = (scene_dir / relative).resolve()
+                if not target.is_relative_to(root):
+                    raise SceneDataError(
+                        report_as,
+                        f"frames.{position}.{kind}",
+                        f"{relative!r} points outside the scene folder",
+                        "frame files are relative paths inside the scene folder",
+                    )
+                if not target.is_file():
+                    raise SceneDataError(
+                        report_as,
+                        f"frames.{position}.{kind}",
+                        f"frame {frame.index}'s file {relative} is missing on disk",
+                        "re-render or re-import the scene, or drop the frame",
+                    )
 
 
 def _first_error_location(error: ValueError) -> str:

@@ -50,13 +50,18 @@ def read_mesh_vertices(path: Path) -> np.ndarray:
     return vertices
 
 
+MIN_SIDE_M = 1e-3  # boxes fitted to flat mesh segments get at least this thickness
+
+
 def obb_box(field: Field) -> OrientedBox:
     """A box from ``centroid``, ``axesLengths`` and row-major ``normalizedAxes`` whose ROWS
     are the box axes (ARKitScenes' convention, which VSI-Bench's meta info shares)."""
     centre = field["centroid"].as_vector(3)
     extents = field["axesLengths"].as_vector(3)
-    if min(extents) < 0:
-        field["axesLengths"].fail(f"side lengths must be >= 0, got {list(extents)}")
+    if min(extents) <= 0:
+        field["axesLengths"].fail(
+            f"side lengths must be > 0, got {list(extents)}", "a box of zero size has no volume"
+        )
     axes_field = field["normalizedAxes"]
     rows = np.asarray(axes_field.as_vector(9)).reshape(3, 3)
     if not np.allclose(rows @ rows.T, np.eye(3), atol=ROTATION_TOLERANCE):
@@ -83,7 +88,10 @@ def yaw_box(points: np.ndarray) -> OrientedBox:
     centre_xy = np.array([[c, -s], [s, c]]) @ centre_local
     return OrientedBox(
         center=(float(centre_xy[0]), float(centre_xy[1]), (z_low + z_high) / 2.0),
-        extents=(x_high - x_low, y_high - y_low, z_high - z_low),
+        # a flat segment (all points in one plane) still gets a box with a volume
+        extents=tuple(
+            max(side, MIN_SIDE_M) for side in (x_high - x_low, y_high - y_low, z_high - z_low)
+        ),
         rotation=yaw_rotation(yaw),
     )
 

@@ -119,13 +119,15 @@ def test_bad_input_gives_one_clear_error_and_writes_nothing(
     assert not out.exists()
 
 
-def test_zero_area_without_a_mesh_is_an_error(tmp_path: Path, arkitscenes_copy: Path) -> None:
+def test_a_zero_size_box_is_an_error_naming_its_field(
+    tmp_path: Path, arkitscenes_copy: Path
+) -> None:
     (arkitscenes_copy / VIDEO / f"{VIDEO}_3dod_mesh.ply").unlink()
     _edit(arkitscenes_copy, lambda d: d.update(data=d["data"][:1]))
     _edit(arkitscenes_copy, lambda d: _box(d, 0).update(axesLengths=[0.0, 0.0, 0.5]))
-    with pytest.raises(SceneDataError, match="zero floor area") as raised:
+    with pytest.raises(SceneDataError, match="side lengths must be > 0") as raised:
         import_scenes("arkitscenes", arkitscenes_copy, tmp_path / "out")
-    assert raised.value.field == "data"
+    assert raised.value.field.endswith("axesLengths")
     assert not (tmp_path / "out").exists()
 
 

@@ -60,6 +60,8 @@ def make_scene() -> Scene:
 def test_scene_round_trips_through_scene_json(tmp_path: Path) -> None:
     scene = make_scene()
     scene.save(tmp_path / "demo")
+    (tmp_path / "demo" / "frames").mkdir()
+    (tmp_path / "demo" / "frames" / "0000.png").write_bytes(b"png")
     loaded = Scene.load(tmp_path / "demo")
     assert loaded == scene
     assert loaded.objects[0].category == "chair"  # normalised to lower case

@@ -9,6 +9,7 @@ boundary as JSON (never pickle), so a hostile program cannot smuggle objects int
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -119,13 +120,17 @@ def result_from_reply(
             duration_s=duration_s,
             sandbox=sandbox,
         )
+    problem = json_value_problem(reply.get("value"))
+    if problem:
+        reply = {**reply, "kind": ErrorKind.NON_JSON.value, "value": None}
+        reply["message"] = f"solve returned {problem}"
     try:
         return ExecutionResult(
             value=reply.get("value"),
             error_kind=ErrorKind(reply.get("kind", "sandbox_error")),
-            error_message=str(reply.get("message", ""))[:max_message_chars],
-            stdout=str(reply.get("stdout", "")),
-            stderr=str(reply.get("stderr", "")),
+            error_message=utf8_text(reply.get("message", ""))[:max_message_chars],
+            stdout=utf8_text(reply.get("stdout", "")),
+            stderr=utf8_text(reply.get("stderr", "")),
             output_truncated=bool(reply.get("output_truncated", False)),
             duration_s=duration_s,
             sandbox=sandbox,
@@ -139,11 +144,55 @@ def result_from_reply(
         )
 
 
+MAX_VALUE_DEPTH = 64
+MAX_INT_DIGITS = 400  # far beyond any answer; larger ints cannot become a float ground truth
+
+
+def utf8_text(text: Any) -> str:
+    """`text` as a string UTF-8 can carry: lone surrogates (which a program can put in any
+    message) become visible escapes instead of crashing a file writer later."""
+    text = text if isinstance(text, str) else str(text)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def json_value_problem(value: Any, depth: int = 0) -> str:
+    """Why a returned value cannot be stored and compared as an answer ('' when it can).
+
+    A reply is parsed from a process that ran untrusted code: NaN and infinity (which
+    `json.loads` accepts), lone surrogates, huge ints and deep nesting are refused here,
+    however the reply was produced."""
+    if depth > MAX_VALUE_DEPTH:
+        return f"a value nested deeper than {MAX_VALUE_DEPTH} levels"
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, int):
+        if abs(value) >= 10**MAX_INT_DIGITS:
+            return f"an integer with more than {MAX_INT_DIGITS} digits"
+        return ""
+    if isinstance(value, float):
+        return "" if math.isfinite(value) else f"{value}, which JSON cannot carry"
+    if isinstance(value, str):
+        return "" if utf8_text(value) is value else "a string with a lone surrogate"
+    if isinstance(value, list):
+        return next((p for item in value if (p := json_value_problem(item, depth + 1))), "")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = json_value_problem(key, depth + 1) or json_value_problem(item, depth + 1)
+            if problem:
+                return problem
+        return ""
+    return f"a {type(value).__name__}, which is not JSON data"
+
+
 def failure(
     kind: ErrorKind, message: str, *, duration_s: float = 0.0, sandbox: str = ""
 ) -> ExecutionResult:
     return ExecutionResult(
-        error_kind=kind, error_message=message, duration_s=duration_s, sandbox=sandbox
+        error_kind=kind, error_message=utf8_text(message), duration_s=duration_s, sandbox=sandbox
     )
 
 

@@ -6,73 +6,30 @@ itself down and runs the program in a fresh namespace; the child's death takes e
 the program made (to modules, builtins, globals, files in its directory) with it. The host
 talks to workers in JSON lines over pipes, never pickle.
 
-Threat model: what is and is not protected
--------------------------------------------
-The program is assumed hostile. Layers, from always-on to machine-dependent:
-
-Always (any Linux, any user):
-- Scrubbed environment: workers start with PATH, LANG and thread-count variables only, so
-  the host's API keys and tokens are not in the program's `os.environ` or
-  `/proc/self/environ`.
-- Python started with `-I -B`: PYTHON* variables, user site-packages and the project's
-  editable install are ignored; only the Python installation and a private copy of the
-  geometry package and the runtime are importable.
-- A private working directory per run (mode 0700, HOME and TMPDIR point at it), removed
-  after the run.
-- rlimits on the child: CPU time, address space (`memory_mb` above the warm interpreter),
-  open files, file size, no core dumps, and RLIMIT_NPROC=0 (no fork, no threads; the kernel
-  does not enforce this one for uid 0, see below). PR_SET_NO_NEW_PRIVS (setuid binaries grant
-  nothing) and PR_SET_PDEATHSIG (the child dies with its worker).
-- Wall-clock timeout: the worker SIGKILLs the child's whole process group (the child runs in
-  its own session); the host kills and replaces a worker that does not answer in time.
-- Capped stdout, stderr and result size; the run is stopped when it exceeds them.
-- In-process guards (`runtime/guards.py`): socket constructors replaced, and an audit hook
-  that refuses sockets, subprocesses, exec, fork, signals to other processes, ctypes,
-  chdir, links, writes outside the working directory and reads outside the Python
-  installation, the library and the working directory (so host files, /proc/<other pid>
-  and other runs' directories are refused). These are defence in depth, NOT a boundary:
-  CPython says audit hooks cannot contain hostile code, and a C extension or an interpreter
-  exploit steps around them (ctypes is refused by the hook, but a bug in a native library
-  is not).
-
-When the host runs as root (as on this project's dev machines): each worker slot's runs drop
-to their own unprivileged uid (`run_uid_base + slot`). Without this step a program would be
-root: rlimits like NPROC are not enforced for uid 0, and root can read and write every file,
-signal every process, raise its own hard limits, load kernel modules, mount file systems.
-With it, the program cannot write outside world-writable places, read root-only files,
-signal host processes, fork, or be ptraced (the uid switch makes it non-dumpable). It can still read world-readable files, which only the
-audit hook (bypassable) or bwrap's file-system view prevents, and it can write to
-world-writable directories such as /tmp or /dev/shm within RLIMIT_FSIZE. If the Python
-installation lives in a directory the run uid cannot read (e.g. pyenv under /root), only the
-preloaded modules can be imported.
-
-Where namespaces are available (`isolation`, see isolation.py): with `unshare` or `bwrap`
-the worker is PID 1 of a new pid namespace (host processes are invisible and cannot be
-signalled; everything dies with the worker) in a new network namespace with no interfaces
-(no network at all, loopback included, even through ctypes or raw syscalls). `bwrap` also
-makes the file system read-only except a private /tmp and the pool's folder.
-
-Not protected, at any layer: kernel exploits; reading world-readable files when neither the
-hook (bypassable) nor bwrap applies; CPU and memory contention with other runs (use
-`workers` to bound it); timing side channels; a program choosing its own answer (it can
-write a forged reply line, which is no more than returning that value). Without root, namespaces or bwrap (a typical
-CI runner) a program shares the host user's uid: only the in-process guards stand between it
-and that user's files and processes, so run such a pool only on throw-away machines for
-untrusted code, or enable namespaces.
+Threat model (docs/sandbox.md has the full version)
+----------------------------------------------------
+The program is assumed hostile, able to read and write its own memory and so to switch off
+the in-process guards. The boundary is kernel-enforced: with bwrap (isolation.py) each
+worker lives in a jail whose file system holds only the interpreter, the shared libraries,
+the library folder and size-limited private tmpfs mounts for run folders, /tmp and
+/dev/shm, in new pid and network namespaces; runs switch to an unprivileged uid when the
+host is root; rlimits, the wall-clock deadline and output caps bound every run. Runs fork
+from a zygote that never saw a job (runtime/zygote.py), so no run can reach an earlier
+run's program, scene or result. The guards (runtime/guards.py) are a second layer only.
+Without bwrap the pool warns loudly: host files are then protected by the guards alone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import weakref
@@ -94,11 +51,20 @@ from .base import (
     parse_reply_line,
     result_from_reply,
 )
-from .isolation import Launcher, choose_launcher
+from .isolation import JailLimits, Launcher, choose_launcher
 from .library import stage_library, worker_command
+from .pool_folder import PoolFolder
 
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+logger = logging.getLogger(__name__)
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
 
 
 def _default_workers() -> int:
@@ -155,12 +121,29 @@ class LocalSandboxConfig:
     python: str = field(
         default=sys.executable, metadata={"help": "Python interpreter for the workers."}
     )
+    run_folder_mb: int = field(
+        default=64,
+        metadata={
+            "help": "bwrap only: size of the tmpfs that holds the runs' folders (a disk quota "
+            "for what one run writes; RAM, emptied after every run)."
+        },
+    )
+    scratch_mb: int = field(
+        default=16,
+        metadata={"help": "bwrap only: size of each of the jail's private /tmp and /dev/shm."},
+    )
 
 
 class _Worker:
     """One zygote process and the host's ends of its pipes."""
 
-    def __init__(self, command: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        pass_fds: tuple[int, ...] = (),
+    ) -> None:
         self.log_path = log_path
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -171,6 +154,7 @@ class _Worker:
                 env=env,
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=pass_fds,
             )
         assert self.process.stdin is not None and self.process.stdout is not None
         self.job_fd = self.process.stdin.fileno()
@@ -239,14 +223,24 @@ class _Worker:
             self.process.kill()
 
 
-def _shutdown(workers: list[_Worker | None], root: Path) -> None:
+def _shutdown(workers: list[_Worker | None], folder: PoolFolder) -> None:
+    """Stop every worker and remove the pool's folder; never raises (it runs from close(),
+    from garbage collection and at interpreter exit)."""
     live = [worker for worker in workers if worker is not None]
     for worker in live:  # end of input first, so idle workers exit on their own together
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(Exception):
             worker.process.stdin.close()  # type: ignore[union-attr]
     for worker in live:
-        worker.kill(grace_s=2.0)
-    shutil.rmtree(root, ignore_errors=True)
+        try:
+            worker.kill(grace_s=2.0)
+        except Exception as error:
+            logger.warning("could not stop sandbox worker %s: %r", worker.process.pid, error)
+    try:
+        problems = folder.release()
+    except Exception as error:
+        problems = [repr(error)]
+    if problems:
+        logger.warning("sandbox folder %s not fully removed: %s", folder.path, problems[:3])
 
 
 class LocalSandbox(SandboxBase):
@@ -260,8 +254,8 @@ class LocalSandbox(SandboxBase):
         if self.config.workers < 1:
             raise UserError(f"workers must be at least 1, got {self.config.workers}")
         self.parallelism = self.config.workers
-        self._root = Path(tempfile.mkdtemp(prefix="ouroboros-sandbox-"))
-        os.chmod(self._root, 0o711)
+        self._folder = PoolFolder()  # also removes folders left by SIGKILLed hosts
+        self._root = self._folder.path
         self._library = stage_library(self._root / "lib")
         self._runs_root = self._root / "runs"
         self._runs_root.mkdir()
@@ -273,7 +267,7 @@ class LocalSandbox(SandboxBase):
         self._started = False
         self._closed = False
         self._scenes = SceneEncoder()
-        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._root)
+        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._folder)
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> LocalSandbox:
@@ -283,7 +277,12 @@ class LocalSandbox(SandboxBase):
                 raise UserError("this sandbox was closed; create a new one")
             if self._started:
                 return self
-            self._launcher = choose_launcher(self.config.isolation, str(self._root))
+            limits = JailLimits(
+                self.config.run_folder_mb, self.config.scratch_mb, self.config.scratch_mb
+            )
+            self._launcher = choose_launcher(
+                self.config.isolation, self.config.python, str(self._library), limits
+            )
             starting: list[_Worker] = []
             try:
                 for slot in range(self.config.workers):
@@ -317,15 +316,21 @@ class LocalSandbox(SandboxBase):
             "pid_namespace": bool(info.get("pid_namespace")),
             "network_isolated": info.get("network_interfaces") == [],
             "run_uid": info.get("run_uid"),
+            "filesystem_jail": bool(self._launcher and self._launcher.runs_root),
+            "seccomp": bool(self._launcher and self._launcher.seccomp),
             "guards": self.config.guards,
         }
 
     def _settings(self, slot: int) -> dict[str, Any]:
         drop = self.config.drop_privileges and os.geteuid() == 0
         uid = self.config.run_uid_base + slot if drop else None
+        launcher = self._launcher
+        assert launcher is not None
         return {
-            "runs_root": str(self._runs_root),
-            "library_dir": str(self._library),
+            "runs_root": launcher.runs_root or str(self._runs_root),
+            "private_dirs": list(launcher.private_dirs),
+            "host_pid_namespace": _pid_namespace(),
+            "library_dir": launcher.library_dir or str(self._library),
             "run_uid": uid,
             "run_gid": uid,
             "max_output_bytes": self.config.max_output_bytes,
@@ -337,20 +342,22 @@ class LocalSandbox(SandboxBase):
 
     def _spawn(self, slot: int) -> _Worker:
         assert self._launcher is not None
-        command = self._launcher.command(
-            worker_command(
-                self.config.python, self._library, "--serve", json.dumps(self._settings(slot))
-            )
+        library = self._launcher.library_dir or str(self._library)
+        command, descriptors = self._launcher.open_command(
+            worker_command(self.config.python, library, "--serve", json.dumps(self._settings(slot)))
         )
         env = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", "HOME": str(self._runs_root)}
         env.update(dict.fromkeys(THREAD_VARIABLES, "1"))
         try:
-            return _Worker(command, env, self._root / f"worker-{slot}.log")
+            return _Worker(command, env, self._root / f"worker-{slot}.log", descriptors)
         except OSError as error:
             raise UserError(
                 f"cannot start a local sandbox worker ({command[0]}): {error}; "
                 "check the python setting"
             ) from error
+        finally:
+            for fd in descriptors:
+                os.close(fd)
 
     def _await_ready(self, worker: _Worker) -> _Worker:
         line = worker.read_line(time.monotonic() + self.config.start_timeout_s, 1 << 16)

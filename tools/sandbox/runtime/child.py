@@ -28,6 +28,7 @@ MIB = 1024 * 1024
 MAX_MESSAGE_CHARS = 4000
 MAX_DEPTH = 64
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -37,26 +38,100 @@ class NotJson(Exception):
     """The returned value has no faithful JSON form."""
 
 
+JOB_FD, RESULT_FD = 0, 3
+
+
+def run_from_descriptors(descriptors: list[int], settings: Any) -> NoReturn:
+    """Entry point of a freshly forked run: put the job pipe on fd 0, stdout and stderr on
+    1 and 2, the result pipe on 3, close everything else, read the job, then run it."""
+    try:
+        for target, fd in enumerate(descriptors):
+            os.dup2(fd, target)
+        close_descriptors_above(RESULT_FD)
+        job, view = read_job(JOB_FD)
+    except BaseException as error:
+        message = (
+            str(error)
+            if isinstance(error, SceneUnreadable)
+            else f"the run could not read its job: {error!r}"
+        )
+        _write_reply({"kind": "sandbox_error", "message": message}, settings, RESULT_FD)
+        os._exit(0)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), JOB_FD)
+    run_in_child(job, view, settings, job["workdir"], RESULT_FD)
+
+
+def read_job(fd: int) -> tuple[dict[str, Any], Any]:
+    """The job header (program, limits, workdir) and the SceneView built from the scene.
+
+    The view is built here, in the run's own process, and never in the zygote, so that no
+    run inherits another run's scene."""
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    header_line, _, scene_json = b"".join(chunks).partition(b"\n")
+    job = json.loads(header_line)
+    try:
+        view = sys.modules["geometry"].SceneView(json.loads(scene_json))
+    except Exception as error:
+        message = f"geometry.SceneView cannot read the scene: {type(error).__name__}: {error}"
+        raise SceneUnreadable(message[:2000]) from None
+    return job, view
+
+
+class SceneUnreadable(Exception):
+    """The scene the host sent cannot be turned into a SceneView (the host's fault)."""
+
+
+def close_descriptors_above(lowest: int) -> None:
+    """Close every inherited descriptor above `lowest` (the zygote's socket included);
+    without listing /proc/self/fd, which a non-dumpable process may not read."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    highest = hard if hard != resource.RLIM_INFINITY and hard < 1 << 20 else 1 << 16
+    os.closerange(lowest + 1, highest)
+
+
+def set_parent_death_signal() -> None:
+    """SIGKILL this process when its parent dies."""
+    if _libc is None:
+        load_libc()
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def make_undumpable() -> None:
+    """No ptrace and no /proc/<pid>/mem from processes of the same uid (runs share the
+    worker's uid when the host is not root): the supervisor and the zygote call this."""
+    if _libc is None:
+        load_libc()
+    _prctl(PR_SET_DUMPABLE, 0)
+
+
 def run_in_child(
     job: dict[str, Any], view: Any, settings: Any, workdir: str, result_fd: int
 ) -> NoReturn:
     """Entry point after fork: never returns, always ends the process with os._exit."""
-    write, close, exit_now = os.write, os.close, os._exit
+    close, exit_now = os.close, os._exit
     try:
         reply = _lock_down_and_run(job, view, settings, workdir)
     except BaseException as error:  # the run could not even be set up
         reply = {"kind": "sandbox_error", "message": f"could not start the run: {error!r}"}
+    _write_reply(reply, settings, result_fd)
+    for fd in (1, 2, result_fd):  # the worker answers on EOF, before the teardown of this process
+        with contextlib.suppress(OSError):
+            close(fd)
+    exit_now(0)
+
+
+def _write_reply(reply: dict[str, Any], settings: Any, result_fd: int) -> None:
+    write = os.write
     try:
         encoded = _encode_reply(reply, settings.max_value_bytes)
     except BaseException as error:
         encoded = json.dumps({"kind": "sandbox_error", "message": repr(error)[:500]}).encode()
     data = memoryview(encoded + b"\n")
-    while data:
-        data = data[write(result_fd, data) :]
-    for fd in (1, 2, result_fd):  # the worker answers on EOF, before the teardown of this process
-        with contextlib.suppress(OSError):
-            close(fd)
-    exit_now(0)
+    with contextlib.suppress(OSError):
+        while data:
+            data = data[write(result_fd, data) :]
 
 
 def _lock_down_and_run(
@@ -281,7 +356,12 @@ def to_json_safe(value: Any, depth: int = 0) -> Any:
             raise NotJson(f"{number}, which JSON cannot carry; return a finite number")
         return number
     if isinstance(value, str):
-        return str(value)
+        text = str(value)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotJson("a string with a lone surrogate, which UTF-8 cannot carry") from None
+        return text
     if isinstance(value, (list, tuple)):
         return [to_json_safe(item, depth + 1) for item in value]
     if isinstance(value, dict):

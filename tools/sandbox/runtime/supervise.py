@@ -12,27 +12,67 @@ import os
 import selectors
 import signal
 import time
-from typing import Any
+from typing import Any, Protocol
 
 READ_CHUNK = 65536
 DRAIN_AFTER_EXIT_S = 0.2
 
 
+class RunProcess(Protocol):
+    """The run's process as the supervisor sees it: forked here, or by the zygote."""
+
+    pid: int
+
+    def exit_fd(self) -> int | None:
+        """A descriptor that becomes readable when the process has exited, if any."""
+
+    def poll(self) -> int | None:
+        """The wait status if the process has exited, else None (never blocks)."""
+
+    def wait(self) -> int:
+        """Block until the process has exited; its wait status."""
+
+
+class ForkedChild:
+    """A run forked by this process: reaped with waitpid, watched through a pidfd."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._pidfd = _pidfd(pid)
+
+    def exit_fd(self) -> int | None:
+        return self._pidfd
+
+    def poll(self) -> int | None:
+        return reap(self.pid, block=False)
+
+    def wait(self) -> int:
+        status = reap(self.pid, block=True)
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
+            self._pidfd = None
+        return status or 0
+
+
 def supervise(
-    pid: int,
+    process: RunProcess,
     out_r: int,
     err_r: int,
     res_r: int,
     deadline: float,
     job: dict[str, Any],
     settings: Any,
-) -> tuple[dict[str, Any], int, bool]:
-    """Collect the child's output under the caps and the deadline.
+    job_w: int | None = None,
+    job_bytes: bytes = b"",
+) -> tuple[dict[str, Any], bool]:
+    """Feed the job to the child and collect its output under the caps and the deadline.
 
     Returns as soon as the child has written its reply and closed its pipes, without
-    waiting for the kernel to tear the process down (the cleanup reaps it). The child's
+    waiting for the kernel to tear the process down (the caller waits for it). The child's
     process group is SIGKILLed either way, so nothing it started outlives the run.
     """
+    pid = process.pid
     caps = {
         out_r: settings.max_output_bytes,
         err_r: settings.max_output_bytes,
@@ -47,7 +87,11 @@ def supervise(
     for fd in caps:
         os.set_blocking(fd, False)
         selector.register(fd, selectors.EVENT_READ)
-    pidfd = _pidfd(pid)
+    pending_job = memoryview(job_bytes)
+    if job_w is not None:
+        os.set_blocking(job_w, False)
+        selector.register(job_w, selectors.EVENT_WRITE)
+    pidfd = process.exit_fd()
     if pidfd is not None:
         selector.register(pidfd, selectors.EVENT_READ)
     open_fds = set(caps)
@@ -55,7 +99,7 @@ def supervise(
     try:
         while True:
             if status is None:
-                status = reap(pid, block=False)
+                status = process.poll()
                 if status is not None and drain_until is None:
                     drain_until = time.monotonic() + DRAIN_AFTER_EXIT_S
             answered = buffers[res_r].endswith(b"\n")
@@ -71,7 +115,7 @@ def supervise(
                     "message": f"the run took longer than the wall-clock limit of "
                     f"{float(job['timeout_s']):g} s",
                 }
-                status = reap(pid, block=True)
+                status = process.wait()
                 drain_until = time.monotonic() + DRAIN_AFTER_EXIT_S
                 continue
             wait = (drain_until or deadline) - now
@@ -81,6 +125,13 @@ def supervise(
                 fd = key.fd
                 if fd == pidfd:  # the child exited: stop watching, reap on the next turn
                     selector.unregister(fd)
+                    continue
+                if fd == job_w:
+                    pending_job = _feed(job_w, pending_job)
+                    if not pending_job:
+                        selector.unregister(job_w)
+                        os.close(job_w)
+                        job_w = None
                     continue
                 try:
                     chunk = os.read(fd, READ_CHUNK)
@@ -102,7 +153,7 @@ def supervise(
                     }
     finally:
         selector.close()
-        for fd in (*caps, *([pidfd] if pidfd is not None else [])):
+        for fd in (*caps, *([job_w] if job_w is not None else [])):
             with contextlib.suppress(OSError):
                 os.close(fd)
         _kill_group(pid)  # the run and anything it left behind in its group
@@ -110,7 +161,17 @@ def supervise(
     reply["stdout"] = buffers[out_r].decode("utf-8", "replace")
     reply["stderr"] = buffers[err_r].decode("utf-8", "replace")
     reply["output_truncated"] = truncated
-    return reply, pid, status is not None
+    return reply, status is not None
+
+
+def _feed(fd: int, pending: memoryview) -> memoryview:
+    """Write what the pipe takes now; a child that stopped reading gets nothing more."""
+    try:
+        return pending[os.write(fd, pending) :]
+    except BlockingIOError:
+        return pending
+    except OSError:  # the child closed its end (or died): the job is moot
+        return pending[len(pending) :]
 
 
 def _pidfd(pid: int) -> int | None:

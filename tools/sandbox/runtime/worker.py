@@ -11,24 +11,22 @@ Standard library only, besides the libraries it preloads.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import gc
-import hashlib
 import json
 import os
-import shutil
 import signal
 import sys
 import tempfile
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import child
-from .supervise import reap, supervise
+from .cleanup import empty_folder, remove_tree
+from .supervise import ForkedChild, RunProcess, supervise
+from .zygote import Zygote, ZygoteLost
 
 PRELOADED_MODULES = (
     "numpy",
@@ -80,6 +78,8 @@ class WorkerSettings:
     max_file_size_bytes: int = 16 * 1024 * 1024
     guards: bool = True
     read_roots: list[str] = field(default_factory=list)
+    private_dirs: list[str] = field(default_factory=list)  # emptied after every run
+    host_pid_namespace: str = ""  # to tell whether the worker runs in a new one
 
     @classmethod
     def from_json(cls, text: str) -> WorkerSettings:
@@ -120,9 +120,19 @@ def prepare_interpreter(settings: WorkerSettings) -> dict[str, Any]:
         "pid": os.getpid(),
         "uid": os.getuid(),
         "run_uid": settings.run_uid,
-        "pid_namespace": os.getpid() == 1,
+        "pid_namespace": _in_new_pid_namespace(settings),
         "network_interfaces": [name for name in names if name != "lo"],
     }
+
+
+def _in_new_pid_namespace(settings: WorkerSettings) -> bool:
+    try:
+        ours = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        ours = ""
+    if settings.host_pid_namespace and ours:
+        return ours != settings.host_pid_namespace
+    return os.getpid() == 1
 
 
 def _module_of(finder: Any) -> str:
@@ -147,61 +157,49 @@ def _can_switch_user(settings: WorkerSettings) -> bool:
     return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
-class SceneCache:
-    """Scene JSON bytes -> SceneView, built here once and inherited by every forked run.
-
-    Building the view is trusted code on the host's data, so doing it before the fork is
-    safe, and a program can only change its own copy-on-write copy of it.
-    """
-
-    def __init__(self, capacity: int = 16) -> None:
-        self.capacity = capacity
-        self._views: OrderedDict[bytes, Any] = OrderedDict()
-
-    def view(self, scene_json: bytes) -> Any:
-        key = hashlib.sha256(scene_json).digest()
-        if key in self._views:
-            self._views.move_to_end(key)
-            return self._views[key]
-        view = sys.modules["geometry"].SceneView(json.loads(scene_json))
-        self._views[key] = view
-        if len(self._views) > self.capacity:
-            self._views.popitem(last=False)
-            gc.unfreeze()  # let the evicted view's cycles be collected
-            gc.collect()
-        gc.freeze()
-        return view
-
-
 Cleanup = Callable[[], None]
 
 
 def run_job(
-    header: Any, scene_json: bytes, scenes: SceneCache, settings: WorkerSettings
+    header: Any, scene_json: bytes, forker: Callable[[list[int]], RunProcess], settings: Any
 ) -> tuple[dict[str, Any], Cleanup]:
-    """Fork a child for the job and supervise it. Returns the reply at once and a cleanup
-    (reap the child, remove its directory) to call after the reply has been sent."""
+    """Start a run of the job through `forker` and supervise it. Returns the reply at once
+    and a cleanup (wait for the run, remove its files) to call after the reply is sent."""
     problem = _check_job(header)
     if problem:
         return {"kind": "sandbox_error", "message": problem}, _nothing
-    try:
-        view = scenes.view(scene_json)
-    except Exception as error:
-        message = f"geometry.SceneView cannot read the scene: {type(error).__name__}: {error}"
-        return {"kind": "sandbox_error", "message": message[:2000]}, _nothing
+    started = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="run-", dir=settings.runs_root)
     try:
         if settings.run_uid is not None:
             os.chown(workdir, settings.run_uid, settings.run_gid or settings.run_uid)
-        reply, pid, exited = _fork_and_supervise(header, view, settings, workdir)
+        job = json.dumps({**header, "workdir": workdir}).encode()
+        job_bytes = job + b"\n" + scene_json.rstrip(b"\n") + b"\n"
+        job_r, job_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        res_r, res_w = os.pipe()
+        theirs = [job_r, out_w, err_w, res_w]
+        try:
+            process = forker(theirs)
+        except BaseException:
+            for fd in (job_w, out_r, err_r, res_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        deadline = started + float(header["timeout_s"])
+        reply, _exited = supervise(
+            process, out_r, err_r, res_r, deadline, header, settings, job_w, job_bytes
+        )
     except BaseException:
-        _remove_tree(workdir)
+        _clean_after_run(workdir, settings)
         raise
 
     def cleanup() -> None:
-        if not exited:
-            reap(pid, block=True)
-        _remove_tree(workdir)
+        process.wait()
+        _clean_after_run(workdir, settings)
 
     return reply, cleanup
 
@@ -223,50 +221,22 @@ def _check_job(job: Any) -> str:
     return ""
 
 
-def _fork_and_supervise(
-    header: dict[str, Any], view: Any, settings: WorkerSettings, workdir: str
-) -> tuple[dict[str, Any], int, bool]:
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    res_r, res_w = os.pipe()
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    started = time.monotonic()
+def fork_directly(descriptors: list[int], settings: Any) -> ForkedChild:
+    """Fork the run from this process (the one-shot mode, which never serves other jobs)."""
     pid = os.fork()
-    if pid == 0:  # the run's process
-        try:
-            os.dup2(devnull, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
-            os.dup2(res_w, 3)
-            _close_descriptors_above(3)
-            child.run_in_child(header, view, settings, workdir, 3)
-        finally:
-            os._exit(70)
-    for fd in (out_w, err_w, res_w, devnull):
-        os.close(fd)
-    deadline = started + float(header["timeout_s"])
-    return supervise(pid, out_r, err_r, res_r, deadline, header, settings)
+    if pid == 0:
+        child.run_from_descriptors(descriptors, settings)
+    return ForkedChild(pid)
 
 
-def _close_descriptors_above(lowest: int) -> None:
-    """Close every inherited descriptor (the host's pipes included) above `lowest`."""
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd > lowest:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-def _remove_tree(path: str) -> None:
-    """Remove a run directory even if the program made parts of it unreadable."""
-
-    def make_writable_and_retry(function: Any, target: str, _info: Any) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
-            function(target)
-
-    shutil.rmtree(path, onerror=make_writable_and_retry)
+def _clean_after_run(workdir: str, settings: Any) -> None:
+    """Remove the run's folder and empty the jail's private /tmp and /dev/shm; whatever a
+    program made there (deep trees, locked folders, many files) must not stop the worker."""
+    problems = remove_tree(workdir)
+    for folder in settings.private_dirs:
+        problems += empty_folder(folder)
+    if problems:
+        print(f"cleanup after a run left: {problems[:3]}", file=sys.stderr, flush=True)
 
 
 def _reap_orphans() -> None:
@@ -299,24 +269,32 @@ def _protocol_descriptors() -> tuple[int, int]:
 def serve(settings: WorkerSettings) -> None:
     """Jobs arrive as two lines: a JSON header (program, limits) and the scene's JSON."""
     job_in, reply_out = _protocol_descriptors()
-    try:
-        ready = prepare_interpreter(settings)
-    except BaseException as error:
-        _write_line(reply_out, {"ready": False, "error": f"{type(error).__name__}: {error}"})
-        return
+    child.make_undumpable()  # it holds every job and reply: no same-uid run may trace it
+    zygote = Zygote(settings, close_in_zygote=(job_in, reply_out))
+    ready = zygote.ready_info
     _write_line(reply_out, ready)
-    scenes = SceneCache()
+    if not ready.get("ready"):
+        return
+    if ready.get("run_uid") is None:  # the zygote found it cannot switch users here
+        settings.run_uid = settings.run_gid = None
     with os.fdopen(job_in, "rb") as jobs:
         for header_line in jobs:
             scene_json = jobs.readline()
             cleanup = _nothing
             try:
-                reply, cleanup = run_job(json.loads(header_line), scene_json, scenes, settings)
+                reply, cleanup = run_job(json.loads(header_line), scene_json, zygote.fork, settings)
+            except ZygoteLost as error:
+                _write_line(reply_out, {"kind": "sandbox_error", "message": str(error)})
+                break  # the host replaces a worker that ended
             except Exception as error:  # a bug here must not take the worker down
                 reply = {"kind": "sandbox_error", "message": f"worker error: {error!r}"}
             _write_line(reply_out, reply)
-            cleanup()
+            try:
+                cleanup()
+            except Exception as error:
+                print(f"cleanup failed: {error!r}", file=sys.stderr, flush=True)
             _reap_orphans()
+    zygote.stop()
 
 
 def run_once(job_path: str, settings: WorkerSettings) -> None:
@@ -326,7 +304,9 @@ def run_once(job_path: str, settings: WorkerSettings) -> None:
         with open(job_path, encoding="utf-8") as job_file:
             job = json.load(job_file)
         scene_json = json.dumps(job.pop("scene", None)).encode()
-        reply, cleanup = run_job(job, scene_json, SceneCache(1), settings)
+        reply, cleanup = run_job(
+            job, scene_json, lambda fds: fork_directly(fds, settings), settings
+        )
         cleanup()
     except Exception as error:
         reply = {
