@@ -76,8 +76,8 @@ def test_point_projection_uses_the_depth_test(scene_dir: Path) -> None:
     camera = np.array([(u - k[0, 2]) / k[0, 0] * z, (v - k[1, 2]) / k[1, 1] * z, z])
     world = frame.pose[:3, :3] @ camera + frame.pose[:3, 3]
     pixels, _ = project_points(world[None], k, frame.pose)
-    assert pixels[0] == pytest.approx([u, v], abs=1e-6)
-    assert geometry.point(frame.index, world) == pytest.approx((u, v), abs=1e-6)
+    assert pixels[0] == pytest.approx([u, v], abs=1e-3)
+    assert geometry.point(frame.index, world) == pytest.approx((u, v), abs=1e-3)
     hidden = frame.position + 50.0 * frame.forward  # far beyond the walls
     assert geometry.point(frame.index, hidden) is None
     geometry.close()
@@ -135,7 +135,7 @@ def test_same_label_replaces_and_other_kinds_are_kept() -> None:
 
 def test_bad_calls_raise_readable_errors_and_change_nothing() -> None:
     board = DrawingBoard(frames(1), max_images=3)
-    with pytest.raises(DrawingError, match="numbered 1..1"):
+    with pytest.raises(DrawingError, match=r"numbered 1\.\.1"):
         board.object_mapper(5, [{"bbox_2d": [1, 1, 2, 2], "label": "a"}])
     with pytest.raises(DrawingError, match="4 numbers"):
         board.object_mapper(1, [{"bbox_2d": [1, 1, 2], "label": "a"}])

@@ -197,7 +197,7 @@ def to_coordinates(
     for i, value in enumerate(values):
         if mode == "norm1000":
             value = value / (width if i % 2 == 0 else height) * 1000.0
-        out.append(int(round(value)))
+        out.append(round(value))
     return out
 
 
