@@ -128,6 +128,7 @@ class StageOutcome:
     losses: list[float]
     confidences: dict[str, float]
     num_samples: int
+    metrics: list[dict[str, Any]] = field(default_factory=list)
 
 
 def train_multi_turn_sft(
@@ -171,4 +172,10 @@ def train_multi_turn_sft(
     trainer.save_model(str(model_dir))
     processor.save_pretrained(model_dir)
     losses = [float(e["loss"]) for e in trainer.state.log_history if "loss" in e]
-    return StageOutcome(model_dir, losses, dict(trainer.confidences), len(transcripts))
+    return StageOutcome(
+        model_dir,
+        losses,
+        dict(trainer.confidences),
+        len(transcripts),
+        list(trainer.state.log_history),
+    )
