@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Backend = Literal["transformers", "vllm"]
+Backend = Literal["transformers", "vllm", "vilasr"]
 PaddingSide = Literal["left", "right"]
 
 
@@ -21,7 +21,10 @@ class SolverConfig:
     )
     backend: Backend = field(
         default="transformers",
-        metadata={"help": "'transformers' (any device) or 'vllm' (GPU, needs the vllm extra)."},
+        metadata={
+            "help": "'transformers' (any device), 'vllm' (GPU, needs the vllm extra) or 'vilasr' "
+            "(multi-turn, draws with tools between turns; see docs/vilasr.md)."
+        },
     )
     device: str = field(
         default="auto",
@@ -95,5 +98,7 @@ class SolverConfig:
             raise ValueError("batch_size and questions_per_forward must be >= 1")
         if self.padding_side not in ("left", "right"):
             raise ValueError(f"padding_side must be 'left' or 'right', got {self.padding_side!r}")
-        if self.backend not in ("transformers", "vllm"):
-            raise ValueError(f"backend must be 'transformers' or 'vllm', got {self.backend!r}")
+        if self.backend not in ("transformers", "vllm", "vilasr"):
+            raise ValueError(
+                f"backend must be 'transformers', 'vllm' or 'vilasr', got {self.backend!r}"
+            )

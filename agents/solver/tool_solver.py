@@ -64,13 +64,22 @@ class ToolSolverConfig:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
 
 
-def final_answer(transcript: Transcript) -> str:
-    """What VSI-Bench scores: the <answer> content parsed, else the last turn's first word."""
+def final_reply(transcript: Transcript) -> str:
+    """The final answer's text: inside <answer> tags, else what follows the last </think>.
+
+    This is the ``reply`` evaluators parse (VSI-Bench reads its first word); the whole
+    conversation stays in the transcript.
+    """
     tagged = transcript.answer_text
     if tagged is not None:
-        return parse_reply(tagged)
-    text = transcript.final_text.split("</think>")[-1].strip()
-    return parse_reply(text) if text else ""
+        return tagged
+    return transcript.final_text.split("</think>")[-1].strip()
+
+
+def final_answer(transcript: Transcript) -> str:
+    """What VSI-Bench scores: the final reply's first word, trailing period stripped."""
+    reply = final_reply(transcript)
+    return parse_reply(reply) if reply else ""
 
 
 class ToolSolver:
@@ -182,7 +191,7 @@ class ToolSolver:
             results.append(
                 AnswerResult(
                     sample_id=item.sample_id,
-                    reply=transcript.final_text,
+                    reply=final_reply(transcript),
                     answer=final_answer(transcript),
                 )
             )

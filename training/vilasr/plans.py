@@ -30,6 +30,7 @@ class DrawStep:
     frame: int
     items: list[dict[str, Any]]
     facts: list[str] = field(default_factory=list)
+    instance_ids: list[int] = field(default_factory=list, metadata={"help": "Boxed, per item."})
 
 
 @dataclass
@@ -85,6 +86,7 @@ def _boxes_step(
         position,
         [_box_item(t, boxes[t.instance_id]) for t in shown],
         [_box_fact(t, boxes[t.instance_id], position + 1, mode) for t in shown],
+        [t.instance_id for t in shown],
     )
 
 
