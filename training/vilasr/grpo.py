@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-from transformers import AutoModelForImageTextToText, AutoProcessor
+from transformers import (
+    AutoModelForImageTextToText,
+    AutoProcessor,
+    PreTrainedModel,
+    ProcessorMixin,
+)
 
 from agents.records import Sample
 from agents.solver.frames import FrameCache
@@ -91,6 +96,17 @@ class ToolGRPOSettings:
             raise ValueError("GRPO needs num_generations >= 2 (advantages compare rollouts)")
 
 
+def prompt_row(item: SolverItem, images: list[Any], coordinates: CoordinateMode) -> dict[str, Any]:
+    """One GRPO row: the system and user turns, the frames, and what the rewards read."""
+    return {
+        "prompt": [system_message(coordinates), user_message(item, images)],
+        "images": images,
+        "ground_truth": str(item.ground_truth),
+        "answer_kind": item.answer_kind,
+        "sample_id": item.sample_id,
+    }
+
+
 def tool_grpo_dataset(
     samples: Iterable[Sample], scenes: Any, settings: ToolGRPOSettings
 ) -> datasets.Dataset:
@@ -108,16 +124,7 @@ def tool_grpo_dataset(
         item = SolverItem.from_sample(
             sample, scene_dirs[scene_id], scene=loaded[scene_id], num_frames=settings.num_frames
         )
-        images = frames.for_item(item, blind=False)
-        rows.append(
-            {
-                "prompt": [system_message(settings.coordinates), user_message(item, images)],
-                "images": images,
-                "ground_truth": str(sample.ground_truth),
-                "answer_kind": sample.proposal.answer_kind,
-                "sample_id": sample.sample_id,
-            }
-        )
+        rows.append(prompt_row(item, frames.for_item(item, blind=False), settings.coordinates))
     if not rows:
         raise ValueError("no question to train on: samples need a ground truth and a known scene")
     return datasets.Dataset.from_list(rows)
@@ -128,14 +135,22 @@ def make_environment(settings: ToolGRPOSettings) -> DrawingEnvironment:
 
 
 def tool_grpo_trainer(
-    settings: ToolGRPOSettings, model_from: str | Path, dataset: datasets.Dataset, output_dir: Path
+    settings: ToolGRPOSettings,
+    model_from: str | Path | None,
+    dataset: datasets.Dataset,
+    output_dir: Path,
+    model: PreTrainedModel | None = None,
+    processor: ProcessorMixin | None = None,
 ) -> Any:
-    """A GRPOTrainer whose rollouts draw with the tools."""
+    """A GRPOTrainer whose rollouts draw with the tools (from a folder, or model + processor)."""
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     from trl import GRPOConfig, GRPOTrainer
 
-    processor = AutoProcessor.from_pretrained(model_from)
-    model = AutoModelForImageTextToText.from_pretrained(model_from)
+    if model is None or processor is None:
+        if model_from is None:
+            raise ValueError("give model_from, or both model and processor")
+        processor = AutoProcessor.from_pretrained(model_from)
+        model = AutoModelForImageTextToText.from_pretrained(model_from)
     make_tool_capable(processor, model)
     processor.tokenizer.padding_side = "left"  # see training.grpo: mm_token_type_ids alignment
     args = GRPOConfig(

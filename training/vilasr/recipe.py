@@ -11,18 +11,21 @@ Each stage has its own data source, all derived from the iteration's verified sa
 - GRPO (afterwards): the samples as prompts, rollouts drawing with the tools.
 
 Every iteration starts from the model the previous iteration left (whatever its stage).
-Results go to ``run_dir/vilasr_<stage>/iteration-NNN/result.json`` (a ``TrainResult``); a
+Results go to ``run_dir/vilasr_<stage>/iteration-NNN/result.json`` (a ``TrainResult``, with
+the trainer's log beside it in ``metrics.json``: tool-call rate, each reward's mean); a
 finished iteration returns its stored result. The loop's confidence is the final answer's
 (recorded by the SFT stages on their first forward pass).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agents.records import Sample
+from scenes.io import atomic_write_text
 from training.checkpoints import TrainResult, completed_result, iteration_dir
 from training.data import SceneSource, load_samples
 from training.vilasr.cold_start import ColdStartSettings, build_cold_start
@@ -30,6 +33,7 @@ from training.vilasr.grpo import ToolGRPOSettings, train_tool_grpo
 from training.vilasr.rrs import RRSSettings, sample_reflective
 from training.vilasr.sft import MultiTurnSFTSettings, StageOutcome, train_multi_turn_sft
 
+METRICS_FILE = "metrics.json"
 STAGES: tuple[str, ...] = ("vilasr_cold_start", "vilasr_rrs", "vilasr_grpo")
 
 
@@ -107,6 +111,7 @@ class VilasrRecipe:
             rewards=[float(e["reward"]) for e in outcome.metrics if "reward" in e],
             per_sample_confidence=outcome.confidences,
         )
+        atomic_write_text(folder / METRICS_FILE, json.dumps(outcome.metrics, indent=1) + "\n")
         result.save(folder)
         return result
 
