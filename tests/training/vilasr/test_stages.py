@@ -55,7 +55,7 @@ def test_three_stages_run_and_the_model_learns_to_draw(
         grpo=ToolGRPOSettings(
             max_steps=1,
             num_generations=4,
-            temperature=1.0,
+            temperature=0.85,
             max_turns=6,
             max_completion_length=1500,
             learning_rate=1e-4,
@@ -96,7 +96,11 @@ def test_three_stages_run_and_the_model_learns_to_draw(
 
     before = weights(Path(rrs.model_dir))
     grpo = recipe.train_iteration([one_sample], vilasr_scenes, 2, run)
-    [step] = [m for m in json.loads((run / "vilasr_grpo" / "iteration-002" / "metrics.json").read_text()) if "loss" in m]
+    [step] = [
+        m
+        for m in json.loads((run / "vilasr_grpo" / "iteration-002" / "metrics.json").read_text())
+        if "loss" in m
+    ]
     print("GRPO", step)
     assert grpo.stage == "vilasr_grpo" and step["tools/call_frequency"] > 0
     assert step["reward_std"] > 0
