@@ -20,7 +20,7 @@ from tools.drawing.board import DrawingBoard
 def drawn_transcript(sample_id: str, answer: str) -> Transcript:
     frames = [Image.new("RGB", (64, 64), (90, 90, 90))]
     board = DrawingBoard(frames)
-    out = board.object_mapper(1, [{"bbox_2d": [4, 4, 40, 40], "label": "sofa<b>"}])
+    out = board.object_mapper(1, [{"bbox_2d": [4, 4, 40, 40], "label": "sofa"}])
     call = tool_call_text("object_mapper", {"image_index": 1, "objects": []})
     return Transcript(
         sample_id=sample_id,
@@ -48,8 +48,8 @@ def test_gallery_shows_turns_images_and_outcome(tmp_path: Path) -> None:
     assert html.count("<article") == 2 and "(2 of 2)" in html
     assert html.count("data:image/png;base64,") == 4  # each card: the frame and the drawing
     assert 'class="transcript correct"' in html and 'class="transcript wrong"' in html
-    assert "sofa&lt;b&gt;" not in html or '<b>"}' not in html  # escaped model text
-    assert "&lt;think&gt;box it&lt;/think&gt;" in html
+    assert "&lt;think&gt;box it &lt;b&gt;now&lt;/b&gt;&lt;/think&gt;" in html  # escaped
+    assert "<b>now</b>" not in html
     assert "You answer questions" not in html  # the system turn is left out
     assert render_transcripts(folders, max_cards=1).count("<article") == 1
     page = write_transcript_gallery(tmp_path / "t", tmp_path / "gallery.html")
