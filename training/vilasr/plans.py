@@ -162,6 +162,8 @@ def plan_drawings(
             for item in lines
         ]
         steps.append(DrawStep("path_tracer", -1, lines, facts))  # -1: on the image just drawn
+    if len(steps) == 1 and not lines and question_type in MEASURE_TASKS:
+        steps.append(_extent_step(steps[0], geometry.size, mode))
     missing = [t for t in targets if t.instance_id not in boxes]
     for target in missing:  # objects out of that frame: box them where they show best
         other = _best_position(geometry, frames, [target.instance_id])
@@ -170,6 +172,35 @@ def plan_drawings(
             if step:
                 steps.append(step)
     return steps
+
+
+#: Tasks about one object's or one pair's size or distance: a line along the box's long side.
+MEASURE_TASKS: frozenset[str] = frozenset(
+    {
+        "object_size_estimation",
+        "object_abs_distance",
+        "object_counting",
+        "object_camera_rel_distance",
+    }
+)
+
+
+def _extent_step(boxes_step: DrawStep, size: int, mode: CoordinateMode) -> DrawStep:
+    """A line across the first box's longer side, to read its extent off the image."""
+    x1, y1, x2, y2 = boxes_step.items[0]["bbox_2d"]
+    middle_x, middle_y = round((x1 + x2) / 2), round((y1 + y2) / 2)
+    if x2 - x1 >= y2 - y1:
+        start, end = [x1, middle_y], [x2, middle_y]
+    else:
+        start, end = [middle_x, y1], [middle_x, y2]
+    label = f"{boxes_step.items[0]['label']} extent"
+    fact = (
+        f"The {label} line runs from {to_coordinates(start, size, size, mode)} to "
+        f"{to_coordinates(end, size, size, mode)}."
+    )
+    return DrawStep(
+        "path_tracer", -1, [{"start_point_2d": start, "end_point_2d": end, "label": label}], [fact]
+    )
 
 
 def _camera_plan(
