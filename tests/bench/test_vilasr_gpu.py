@@ -34,7 +34,7 @@ def test_tiny_cpu_run_times_a_turn_and_two_grpo_steps(tmp_path: Path) -> None:
             f"--json={out}",
         ]
     )
-    assert result["new_tokens"] >= 8 and result["turn_s"] > 0
+    assert result["new_tokens"] == 8 and result["turn_s"] > 0
     assert result["prompt_tokens"] > 2 * 16  # two frames and one drawn image, 16 tokens each
     assert result["grpo_steps"] == 2 and result["grpo_s_per_step"] > 0
     assert json.loads(out.read_text()) == result
