@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from agents.records import Sample
+from scenes.errors import UserError
 from scenes.io import atomic_write_text
 from training.checkpoints import TrainResult, completed_result, iteration_dir
 from training.data import SceneSource, load_samples
@@ -34,6 +36,25 @@ from training.vilasr.rrs import RRSSettings, sample_reflective
 from training.vilasr.sft import MultiTurnSFTSettings, StageOutcome, train_multi_turn_sft
 
 METRICS_FILE = "metrics.json"
+STAGE_SETTINGS: dict[str, type] = {
+    "cold_start": ColdStartSettings,
+    "cold_start_sft": MultiTurnSFTSettings,
+    "rrs": RRSSettings,
+    "rrs_sft": MultiTurnSFTSettings,
+    "grpo": ToolGRPOSettings,
+}
+#: CPU sizes for the tiny model: short stages, few rollouts, short turns.
+TINY_PRESETS: dict[str, dict[str, Any]] = {
+    "cold_start_sft": {"max_steps": 20, "learning_rate": 1e-3},
+    "rrs": {"samples_per_question": 2, "max_turns": 4, "max_new_tokens": 160},
+    "rrs_sft": {"max_steps": 4, "learning_rate": 1e-3, "freeze_projector": False},
+    "grpo": {
+        "num_generations": 2,
+        "max_turns": 4,
+        "max_completion_length": 800,
+        "learning_rate": 1e-4,
+    },
+}
 STAGES: tuple[str, ...] = ("vilasr_cold_start", "vilasr_rrs", "vilasr_grpo")
 
 
@@ -57,6 +78,43 @@ class VilasrRecipe:
             raise ValueError("cold_start_iterations must be >= 1 (the cold start comes first)")
         if self.rrs_iterations < 0:
             raise ValueError("rrs_iterations must be >= 0")
+
+    @classmethod
+    def from_context(cls, context: Any) -> VilasrRecipe:
+        """From the loop's recipe context (``training.recipes.RecipeContext``).
+
+        Reads ``context.model``, ``context.tiny``, the solver's ``frame_size`` / ``num_frames``
+        from ``context.settings`` and, from ``training.recipe_settings``, one dict per stage
+        (``cold_start``, ``cold_start_sft``, ``rrs``, ``rrs_sft``, ``grpo``) plus
+        ``cold_start_iterations`` / ``rrs_iterations`` and ``coordinates`` (every stage).
+        ``tiny`` uses the CPU sizes.
+        """
+        frames = {
+            key: context.settings[key]
+            for key in ("frame_size", "num_frames")
+            if key in (context.settings or {})
+        }
+        given = dict(context.recipe_settings or {})
+        if "coordinates" in given:  # one convention for every stage
+            frames["coordinates"] = given.pop("coordinates")
+        presets = TINY_PRESETS if context.tiny else {}
+        parts: dict[str, Any] = {}
+        for name, settings_class in STAGE_SETTINGS.items():
+            values = {**presets.get(name, {}), **dict(given.pop(name, None) or {})}
+            names = {f.name for f in fields(settings_class)}
+            values.update({k: v for k, v in frames.items() if k in names})
+            try:
+                parts[name] = settings_class(**values)
+            except (TypeError, ValueError) as error:
+                raise UserError(
+                    f"invalid configuration at 'training.recipe_settings.{name}': {error}"
+                ) from error
+        try:
+            return cls(model=context.model, **parts, **given)
+        except (TypeError, ValueError) as error:
+            raise UserError(
+                f"invalid configuration at 'training.recipe_settings': {error}"
+            ) from error
 
     def stage_of(self, iteration: int) -> str:
         if iteration < self.cold_start_iterations:
