@@ -218,10 +218,10 @@ class ToolSolver:
                 raise ValueError(f"item {item.sample_id}: confidence needs its ground_truth")
             transcript = self.converse(item, max_turns=max(1, self.tools.max_turns - 1))
             messages = transcript.messages
-            if messages[-1]["role"] == "assistant" and not parse_tool_calls(
-                messages[-1]["content"]
-            ):
-                messages = messages[:-1]  # the model's own final turn is replaced by the answer
+            if messages[-1]["role"] == "assistant":
+                # the model's own last turn (an answer, or a call left unrun at the turn
+                # limit) is replaced by the ground truth as the final answer
+                messages = messages[:-1]
             results.append(self._score_answer(item, messages, transcript.images))
         return results
 
