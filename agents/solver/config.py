@@ -7,7 +7,7 @@ from typing import Literal
 
 from agents.solver.frames import FrameInput
 
-Backend = Literal["transformers", "vllm"]
+Backend = Literal["transformers", "vllm", "vilasr"]
 PaddingSide = Literal["left", "right"]
 
 
@@ -23,7 +23,10 @@ class SolverConfig:
     )
     backend: Backend = field(
         default="transformers",
-        metadata={"help": "'transformers' (any device) or 'vllm' (GPU, needs the vllm extra)."},
+        metadata={
+            "help": "'transformers' (any device), 'vllm' (GPU, needs the vllm extra) or 'vilasr' "
+            "(multi-turn, draws with tools between turns; see docs/vilasr.md)."
+        },
     )
     device: str = field(
         default="auto",
@@ -112,5 +115,7 @@ class SolverConfig:
                 "frame_input='video' (evaluation's paper and lmms-eval protocols) needs the "
                 "transformers backend; use --backend transformers, or --protocol project"
             )
-        if self.backend not in ("transformers", "vllm"):
-            raise ValueError(f"backend must be 'transformers' or 'vllm', got {self.backend!r}")
+        if self.backend not in ("transformers", "vllm", "vilasr"):
+            raise ValueError(
+                f"backend must be 'transformers', 'vllm' or 'vilasr', got {self.backend!r}"
+            )

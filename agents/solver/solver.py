@@ -211,7 +211,11 @@ class SolverBackend(Protocol):
 
 
 def load_solver(config: SolverConfig) -> SolverBackend:
-    """The configured backend: transformers (default, any device) or vLLM (GPU)."""
+    """The configured backend: transformers (default, any device), vLLM (GPU) or ViLaSR tools."""
+    if config.backend == "vilasr":
+        from agents.solver.tool_solver import ToolSolver
+
+        return ToolSolver(config)
     if config.backend == "vllm":
         from agents.solver.vllm_backend import VLLMSolver
 
