@@ -88,7 +88,12 @@ def evaluate(
     ] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:1 ...")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto | bfloat16 | float16 | float32.")] = "auto",
-    backend: Annotated[str, typer.Option(help="transformers | vllm.")] = "transformers",
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="transformers | vllm | vilasr (the multi-turn drawing solver; use with --protocol project)."
+        ),
+    ] = "transformers",
     frame_size: Annotated[
         int | None,
         typer.Option(
