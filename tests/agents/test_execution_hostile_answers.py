@@ -47,6 +47,7 @@ def _proposal(program: str) -> Proposal:
         question=f"How many chairs? ({program[-24:]})",
         options=[],
         answer_kind="numeric",
+        level=4,  # numeric counting of 2-4 instances: the demo room has 3 chairs
         program=program,
     )
 
