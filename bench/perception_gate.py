@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def table(record: dict[str, Any]) -> Table:
     labels = list(record["solvers"])
     out = Table(title=f"Perception on unseen rooms after {record['steps']} SFT steps (accuracy %)")
-    for name in ["question", "n", "most common answer", *labels, "margin (seeing)", "gate"]:
+    for name in ["question", "n", "most common answer", *labels, f"margin ({labels[-1]})", "gate"]:
         out.add_column(name)
     forms = list(record["majority"])
     rows = [(f, record["counts"][f], record["majority"][f]) for f in forms]
@@ -199,7 +199,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/perception-gate"))
     parser.add_argument("--train-scenes", type=int, default=8, help="Rooms SFT asks about.")
-    parser.add_argument("--check-scenes", type=int, default=4, help="Unseen rooms to measure on.")
+    parser.add_argument("--check-scenes", type=int, default=8, help="Unseen rooms to measure on.")
     parser.add_argument("--questions-per-scene", type=int, default=30)
     parser.add_argument("--steps", type=int, default=120, help="SFT steps (global batch 4).")
     parser.add_argument(
