@@ -83,10 +83,22 @@ def test_token_shares_add_up_to_the_renderers_pixel_counts(tmp_path: Path) -> No
 
 def test_pretraining_learns_and_saves_a_loadable_solver(tmp_path: Path) -> None:
     config = PerceptionConfig(
-        num_scenes=2, check_scenes=1, frames=4, width=64, height=48, steps=30, batch_frames=8
+        num_scenes=2,
+        check_scenes=1,
+        frames=4,
+        width=64,
+        height=48,
+        steps=30,
+        batch_frames=8,
+        reading_steps=4,
+        reading_questions_per_scene=6,
+        reading_batch_size=4,
     )
     record = build_seeing_solver(config, tmp_path / "solver", tmp_path / "work", quiet=True)
     assert record["last_loss"] < record["first_loss"]
+    reading = record["reading"]
+    assert reading["questions"] == sum(reading["forms"].values()) > 0
+    assert reading["last_loss"] < reading["first_loss"]
     assert record["train_seeds"] == [900_000, 900_001]
     saved = json.loads((tmp_path / "solver" / RECORD_NAME).read_text())
     assert saved["config"]["steps"] == 30

@@ -64,8 +64,10 @@ def build_seeing_solver(
             shutil.copytree(vision_from, tmp, dirs_exist_ok=True)
             earlier = json.loads((tmp / RECORD_NAME).read_text(encoding="utf-8"))
             record = {k: v for k, v in earlier.items() if k not in ("config", "reading")}
-            record["vision_config"] = earlier["config"]
+            record.setdefault("vision_config", earlier["config"])
             record["vision_from"] = str(vision_from)
+            earlier_reading = [*earlier.get("earlier_reading", []), earlier.get("reading")]
+            record["earlier_reading"] = [r for r in earlier_reading if r]
         record["reading"] = (
             read_frames(tmp, train_rooms, config, quiet) if config.reading_steps else None
         )
