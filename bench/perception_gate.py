@@ -147,6 +147,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             record["solvers"][label] = json.loads(result_path.read_text(encoding="utf-8"))
             continue
         started = time.perf_counter()
+        before = accuracy(model, cfg, check_samples, check_dirs)
         settings = training_settings(cfg, model).replace(
             steps_per_iteration=train.steps, freeze_vision_tower=freeze
         )
@@ -156,6 +157,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "freeze_vision_tower": settings.freeze_vision_tower,
             "first_loss": trained.losses[0] if trained.losses else None,
             "last_loss": trained.losses[-1] if trained.losses else None,
+            "accuracy_before_sft": before,
             "accuracy": accuracy(str(trained.model_dir), cfg, check_samples, check_dirs),
             "seconds": round(time.perf_counter() - started, 1),
         }
