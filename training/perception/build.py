@@ -6,7 +6,6 @@ import json
 import shutil
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -186,13 +185,3 @@ def read_frames(
         "last_loss": losses[-1],
         "mean_loss_last_50": sum(losses[-50:]) / len(losses[-50:]),
     }
-
-
-def copy_solver(source: Path, target: Path) -> Path:
-    """Copy a shipped solver folder (weights, tokenizer, processor) to a run's folder."""
-    with atomic_directory(target) as tmp:
-        shutil.copytree(source, tmp, dirs_exist_ok=True)
-    return target
-
-
-__all__ = ["PerceptionConfig", "build_seeing_solver", "copy_solver", "replace"]
