@@ -79,13 +79,13 @@ def _evaluate(cfg: RunConfig, model: str, eval_dir: Path, path: Path) -> dict[st
 
 
 def _initial_model(cfg: RunConfig, folder: Path) -> str:
-    if cfg.solver.model != "tiny":
+    from agents.solver.weights import TINY_MODELS, write_starting_solver
+
+    if cfg.solver.model not in TINY_MODELS:
         return cfg.solver.model
     if not folder.exists():
-        from agents.solver.tiny import build_tiny_solver
-
         with atomic_directory(folder) as tmp:
-            build_tiny_solver(tmp, seed=cfg.seed)
+            write_starting_solver(cfg.solver.model, tmp, cfg.seed)
     return str(folder)
 
 

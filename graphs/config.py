@@ -80,7 +80,8 @@ class VerifierSection(Section):
 class SolverSection(Section):
     model: str = Field(
         "tiny",
-        description="Starting checkpoint: a folder or hub id; 'tiny' builds a tiny Qwen3-VL in the run.",
+        description="Starting checkpoint: a folder or hub id; 'tiny' builds a tiny Qwen3-VL in the run, "
+        "'tiny-seeing' copies the shipped one whose vision tower was pretrained (docs/solver.md).",
     )
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Fields of agents.solver.SolverConfig (num_frames, ...)."

@@ -16,6 +16,7 @@ from typing import Any
 from agents.curriculum import Feedback, merge, summarize
 from agents.proposers.base import ProposalBatch
 from agents.records import Sample
+from agents.solver.weights import TINY_MODELS
 from graphs.planning import split_quotas
 from graphs.runtime import (
     LoopRuntime,
@@ -37,14 +38,14 @@ def prepare(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
         _prepare_scenes(rt)
         rt._scenes = None
     model = cfg.solver.model
-    if model == "tiny":
+    if model in TINY_MODELS:
         if not store.initial_solver_dir.exists():
             from agents.solver.frames import FrameSettings, save_frame_settings
-            from agents.solver.tiny import build_tiny_solver
+            from agents.solver.weights import write_starting_solver
             from graphs.runtime import solver_settings
 
             with atomic_directory(store.initial_solver_dir) as tmp:
-                build_tiny_solver(tmp, seed=cfg.seed)
+                write_starting_solver(model, tmp, cfg.seed)
                 seen = solver_settings(cfg, str(tmp))  # `ouroboros eval` shows it these frames
                 frames = FrameSettings(
                     num_frames=seen.num_frames, frame_size=seen.frame_size, written_by="loop"
@@ -263,7 +264,7 @@ def train(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
 
 def _initial_model(rt: LoopRuntime) -> str:
     model = rt.config.solver.model
-    return str(rt.store.initial_solver_dir) if model == "tiny" else model
+    return str(rt.store.initial_solver_dir) if model in TINY_MODELS else model
 
 
 def evaluate(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:

@@ -77,8 +77,13 @@ CORPUS_TEXT = (
 )
 
 
-def tiny_corpus() -> list[str]:
-    """Texts the tiny tokenizer is trained on: prompts, questions, options, numbers, letters."""
+#: How often each extra word is repeated in the corpus, so BPE merges it into one token.
+EXTRA_WORD_REPEATS = 20
+
+
+def tiny_corpus(extra_words: tuple[str, ...] = ()) -> list[str]:
+    """Texts the tiny tokenizer is trained on: prompts, questions, options, numbers, letters,
+    and `extra_words` repeated until BPE gives each one word a token of its own."""
     lines = [load_template(kind).template for kind in PROMPT_FILES]
     lines.append(CORPUS_TEXT)
     words = CORPUS_TEXT.split()
@@ -87,10 +92,14 @@ def tiny_corpus() -> list[str]:
     )
     lines.extend(OPTION_LETTERS)
     lines.extend(f"{n} {n / 10:.1f} {n * 0.25:.2f}" for n in range(200))
+    if extra_words:
+        lines.extend([" ".join(extra_words)] * EXTRA_WORD_REPEATS)
     return lines
 
 
-def build_tokenizer(vocab_size: int = 512) -> PreTrainedTokenizerBase:
+def build_tokenizer(
+    vocab_size: int = 512, extra_words: tuple[str, ...] = ()
+) -> PreTrainedTokenizerBase:
     """A Qwen2-style byte-level BPE tokenizer (any text encodes) with Qwen's special tokens."""
     trainer_model = Tokenizer(BPE())
     trainer_model.pre_tokenizer = pre_tokenizers.Sequence(
@@ -104,7 +113,7 @@ def build_tokenizer(vocab_size: int = 512) -> PreTrainedTokenizerBase:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    trainer_model.train_from_iterator(tiny_corpus(), trainer=trainer)
+    trainer_model.train_from_iterator(tiny_corpus(extra_words), trainer=trainer)
     trained = json.loads(trainer_model.to_str())["model"]
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in trained["merges"]]
     tokenizer = Qwen2Tokenizer(
@@ -251,11 +260,12 @@ def build_tiny_solver(
     frame_size: int = 64,
     sizes: TinySizes | None = None,
     vocab_size: int = 512,
+    extra_words: tuple[str, ...] = (),
 ) -> Path:
     """Write a tiny model, tokenizer and processor to `path`; load it like any checkpoint."""
     path = Path(path)
     sizes = sizes or TinySizes()
-    tokenizer = build_tokenizer(vocab_size)
+    tokenizer = build_tokenizer(vocab_size, extra_words)
     processor = build_processor(tokenizer, family, sizes.patch_size, sizes.merge_size, frame_size)
     model = build_tiny_model(tiny_model_config(tokenizer, family, sizes), seed)
     ids = special_token_ids(tokenizer)
