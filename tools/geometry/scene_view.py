@@ -151,6 +151,7 @@ class FrameView:
     intrinsics: Mapping[str, float]  # width, height, fx, fy, cx, cy
     visible: Mapping[int, int] = field(default_factory=dict)  # instance id -> pixel count
     image_path: str | None = None
+    kind: str = "walkthrough"  # or "orbit": an extra view around one object
 
     @property
     def position(self) -> np.ndarray:
@@ -213,6 +214,7 @@ def _frame_from_dict(data: Mapping[str, Any]) -> FrameView:
         intrinsics=MappingProxyType({k: float(v) for k, v in data["intrinsics"].items()}),
         visible=MappingProxyType(visible),
         image_path=data.get("image_path"),
+        kind=str(data.get("kind") or "walkthrough"),
     )
 
 
@@ -234,13 +236,15 @@ class SceneView:
             _object_from_dict(o) for o in data.get("objects") or ()
         )
         frames = sorted((_frame_from_dict(f) for f in data.get("frames") or ()), key=_frame_key)
-        self.frames: tuple[FrameView, ...] = tuple(frames)
+        # `frames` is the walkthrough video; orbit views are looked up by index or listed apart
+        self.frames: tuple[FrameView, ...] = tuple(f for f in frames if f.kind == "walkthrough")
+        self.orbit_frames: tuple[FrameView, ...] = tuple(f for f in frames if f.kind == "orbit")
         declared = data.get("declared_counts") or {}
         self.declared_counts: Mapping[str, int] = MappingProxyType(
             {_normalise_category(k): int(v) for k, v in declared.items()}
         )
         self._by_id = {o.instance_id: o for o in self.objects}
-        self._frames_by_index = {f.index: f for f in self.frames}
+        self._frames_by_index = {f.index: f for f in frames}
 
     def __repr__(self) -> str:
         return f"SceneView({self.id!r}, {len(self.objects)} objects, {len(self.frames)} frames)"
@@ -298,11 +302,14 @@ class SceneView:
 
     # -- frames and visibility ----------------------------------------------------------
     def frame(self, index: int) -> FrameView:
-        """The frame with this trajectory index (KeyError if none)."""
+        """The frame with this index, walkthrough or orbit view (KeyError if none)."""
         try:
             return self._frames_by_index[int(index)]
         except KeyError:
             raise KeyError(f"scene {self.id} has no frame {index}") from None
+
+    def has_frame(self, index: int) -> bool:
+        return int(index) in self._frames_by_index
 
     def pixels(self, instance: int | Object3D, frame_index: int) -> int:
         """Pixels of an instance in a frame (0 when not visible)."""
