@@ -20,34 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from shapely.geometry import Point, Polygon
 
+from scenes.procedural.catalog import FRONTED_CATEGORIES
 from scenes.procedural.trajectory import look_pose, walkable_floor
 from scenes.render import Renderer, RenderResult
 from scenes.render.images import frame_names
 from scenes.schema import Frame, Scene, SceneObject
-
-#: Categories whose local +y is a front people would name (the generator's convention).
-FRONTED_CATEGORIES: frozenset[str] = frozenset(
-    {
-        "armchair",
-        "bed",
-        "bookshelf",
-        "cabinet",
-        "chair",
-        "desk",
-        "microwave",
-        "monitor",
-        "nightstand",
-        "printer",
-        "refrigerator",
-        "sink",
-        "sofa",
-        "toilet",
-        "tv",
-        "tv stand",
-        "wardrobe",
-        "washing machine",
-    }
-)
 
 
 @dataclass(frozen=True)
