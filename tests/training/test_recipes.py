@@ -54,7 +54,7 @@ def test_registry_builds_each_recipe_from_the_loop_context(tiny_dir: Path) -> No
     assert isinstance(actial, ActialRecipe) and set(RECIPES) >= {"single", "two_stage", "actial"}
     assert actial.grpo.rewards == ["actial"] and actial.grpo.answer_format == "tags"
     assert actial.grpo.trainer_args == {"epsilon": 0.2}
-    with pytest.raises(UserError, match="unknown training.recipe 'nope'; known: single"):
+    with pytest.raises(UserError, match=r"unknown training\.recipe 'nope'; known: single"):
         build_recipe("nope", context)
 
 
