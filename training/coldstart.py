@@ -171,9 +171,9 @@ def reasoning_text(sample: Sample, scene: Scene) -> str:
         moved = second.position[:2] - first.position[:2]
         along = float(moved[0] * left[0] + moved[1] * left[1]) / max(math.hypot(*left), 1e-9)
         parts.append(
-            f"Along the {obj.category}'s own left side that is {abs(along):.1f} m towards its "
-            f"{'left' if along > 0 else 'right'}, so from the {obj.category}'s view the camera "
-            f"moved {answer}."
+            f"Measured along the {obj.category}'s own left-right axis, that is {abs(along):.1f} m "
+            f"towards its {'left' if along > 0 else 'right'}, so from the {obj.category}'s view "
+            f"the camera moved {answer}."
         )
     elif perspective == "camera":
         parts.append(f"So, judged from the first camera, it moved {answer}.")
