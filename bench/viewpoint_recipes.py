@@ -38,6 +38,12 @@ class Config:
     steps: int = field(default=8, metadata={"help": "Training steps per loop iteration."})
     coldstart_scenes: int = field(default=6, metadata={"help": "Cold-start scenes (actial)."})
     coldstart_per_arm: int = field(default=4, metadata={"help": "Cold-start questions per arm."})
+    recipes: str = field(
+        default="single,actial", metadata={"help": "Recipes to run, comma-separated."}
+    )
+    grpo_learning_rate: float = field(
+        default=0.0, metadata={"help": "GRPO learning rate of the actial run (0: the tiny 1e-2)."}
+    )
 
 
 def overrides(config: Config, recipe: str) -> list[str]:
@@ -57,13 +63,17 @@ def overrides(config: Config, recipe: str) -> list[str]:
             f"training.recipe_settings.data.questions_per_arm={config.coldstart_per_arm}",
             "training.recipe_settings.grpo.max_completion_length=24",
         ]
+        if config.grpo_learning_rate:
+            common.append(
+                f"training.recipe_settings.grpo.learning_rate={config.grpo_learning_rate}"
+            )
     return common
 
 
 def run_loop(out: Path, config: Config, recipe: str) -> tuple[Any, str]:
     cfg = load_config(overrides=overrides(config, recipe))
     check_settings(cfg)
-    store = RunStore(out / f"run-{recipe}")
+    store = RunStore(out / run_name(config, recipe))
     runtime = LoopRuntime(config=cfg, store=store, quiet=True)
     try:
         with open_checkpointer(store) as saver:
@@ -72,6 +82,15 @@ def run_loop(out: Path, config: Config, recipe: str) -> tuple[Any, str]:
     finally:
         runtime.close()
     return cfg, state["solver_checkpoint"]
+
+
+def run_name(config: Config, recipe: str) -> str:
+    lr = (
+        f"-lr{config.grpo_learning_rate:g}"
+        if recipe == "actial" and config.grpo_learning_rate
+        else ""
+    )
+    return f"run-{recipe}{lr}"
 
 
 def score(cfg: Any, bench: ProcSpatial, model: str) -> dict[str, Any]:
@@ -103,13 +122,15 @@ def main() -> None:
         "actial": f"after actial (cold start, then GRPO, {config.iterations} iterations)",
     }
     rows: dict[str, dict[str, Any]] = {}
-    for recipe in ("single", "actial"):
+    if config.grpo_learning_rate:
+        labels["actial"] += f", GRPO lr {config.grpo_learning_rate:g}"
+    for recipe in config.recipes.split(","):
         cfg, final = run_loop(out, config, recipe)
         if not rows:
-            initial = str(RunStore(out / f"run-{recipe}").initial_solver_dir)
+            initial = str(RunStore(out / run_name(config, recipe)).initial_solver_dir)
             rows["before (tiny solver, seed 0)"] = score(cfg, bench, initial)
         if recipe == "actial":
-            cold = out / "run-actial" / "training" / "coldstart" / "iteration-000"
+            cold = out / run_name(config, recipe) / "training" / "coldstart" / "iteration-000"
             result = json.loads((cold / "result.json").read_text())
             rows["actial: after its cold start only"] = score(cfg, bench, result["model_dir"])
         rows[labels[recipe]] = score(cfg, bench, final)
@@ -120,7 +141,8 @@ def main() -> None:
     for label, row in rows.items():
         cells = [f"{100 * row['overall']:.1f}"] + [f"{100 * row['tasks'][n]:.1f}" for n in names]
         print(f"| {label} | " + " | ".join(cells) + " |")
-    (out / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
+    name = "results" + (f"-lr{config.grpo_learning_rate:g}" if config.grpo_learning_rate else "")
+    (out / f"{name}.json").write_text(json.dumps(rows, indent=1) + "\n")
 
 
 if __name__ == "__main__":
