@@ -78,6 +78,13 @@ class RecipeContext:
 def _settings(cls: type, context: RecipeContext, preset: dict[str, Any], key: str) -> Any:
     """Preset < training.settings < training.recipe_settings[key]; tiny overrides first."""
     known = {f.name for f in fields(cls) if f.init}
+    anywhere = known | {f.name for c in (SFTSettings, GRPOSettings) for f in fields(c)}
+    unknown = sorted(set(context.settings) - anywhere)
+    if unknown:
+        raise UserError(
+            f"invalid configuration at 'training.settings': unknown setting(s) "
+            f"{', '.join(unknown)}; see training/config.py"
+        )
     common = {k: v for k, v in context.settings.items() if k in known}
     values = {**preset, **common, **dict(context.recipe_settings.get(key) or {})}
     values["model"] = context.model

@@ -78,6 +78,8 @@ def test_recipe_settings_reach_their_stage(tiny_dir: Path) -> None:
     recipe = build_recipe("actial", context)
     assert recipe.grpo.max_completion_length == 24 and recipe.data.num_scenes == 2
     assert recipe.coldstart.frame_size == recipe.grpo.frame_size == 48
+    with pytest.raises(UserError, match="unknown setting"):
+        build_recipe("actial", RecipeContext(model="m", settings={"learnig_rate": 1.0}))
     with pytest.raises(UserError, match="cold-start seed"):
         build_recipe(
             "actial", RecipeContext(model="m", recipe_settings={"data": {"seed": 999_999}})
