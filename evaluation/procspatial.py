@@ -175,7 +175,7 @@ class ProcSpatial:
         named = (row.model_extra or {}).get("frame_indices")
         if named:
             return [int(index) for index in named]
-        known = sorted(frame.index for frame in self.scene(row).frames)
+        known = sorted(frame.index for frame in self.scene(row).walkthrough_frames)
         return [known[p] for p in uniform_positions(len(known), count)]
 
     def frames_for(self, row: BenchmarkRow, count: int) -> list[Image.Image]:

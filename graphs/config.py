@@ -31,6 +31,9 @@ class ScenesConfig(Section):
     frames: int = Field(16, ge=1, description="Frames per walkthrough video.")
     width: int = Field(160, ge=16, description="Frame width in pixels.")
     height: int = Field(120, ge=16, description="Frame height in pixels.")
+    orbit_pairs: int = Field(
+        0, ge=0, description="Orbit view pairs (around one object) rendered per procedural scene."
+    )
     import_format: str | None = Field(
         None, description="Loader for source=import (vsibench-meta, scannet, arkitscenes)."
     )
@@ -90,6 +93,16 @@ class SolverSection(Section):
 
 class TrainingSection(Section):
     method: Literal["sft", "grpo"] = Field("sft", description="SFT (the paper) or GRPO.")
+    recipe: str = Field(
+        "single",
+        description="What each iteration trains (training.recipes.RECIPES): 'single' (training."
+        "method every iteration, the paper), 'two_stage', 'actial' (viewpoint cold start, then "
+        "GRPO).",
+    )
+    recipe_settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The recipe's own settings, e.g. actial: coldstart / grpo / data sections.",
+    )
     tiny: bool = Field(False, description="Start from the CPU-friendly tiny-model settings.")
     launcher: Literal["inprocess", "accelerate"] = Field(
         "inprocess",

@@ -21,6 +21,7 @@ from graphs.planning import split_quotas
 from graphs.runtime import (
     LoopRuntime,
     procspatial_settings,
+    training_recipe,
     training_settings,
     verifier_settings,
 )
@@ -81,6 +82,7 @@ def _prepare_scenes(rt: LoopRuntime) -> None:
             width=scenes.width,
             height=scenes.height,
             progress=not rt.quiet,
+            orbit_pairs=scenes.orbit_pairs,
         )
     else:
         from scenes.loaders import import_scenes
@@ -219,9 +221,7 @@ def select(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
 
 # -- train and evaluate ---------------------------------------------------------------------
 def train(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
-    """Fine-tune the solver on the selected samples, continuing the previous iteration."""
-    from training.iterations import SolverTrainer
-
+    """Fine-tune the solver on the selected samples with `training.recipe`, continuing."""
     iteration = state["iteration"]
     selected = rt.store.read_samples(rt.store.train_set_path(iteration))
     if not selected:
@@ -245,10 +245,12 @@ def train(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
             training.num_processes,
         )
     else:
-        trainer = SolverTrainer(settings, rt.store.training_dir)
+        recipe = training_recipe(rt.config, _initial_model(rt))
         log = rt.store.iteration_dir(iteration) / "train.log"
         with log.open("a", encoding="utf-8") as sink, redirect_stdout(sink), redirect_stderr(sink):
-            result = trainer.train_iteration(selected, rt.scene_dirs(), iteration)
+            result = recipe.train_iteration(
+                selected, rt.scene_dirs(), iteration, rt.store.training_dir
+            )
     rt.store.write_json(
         rt.store.train_result_path(iteration),
         {

@@ -72,6 +72,27 @@ def training_settings(cfg: RunConfig, model: str) -> SFTSettings | GRPOSettings:
     return _build(cls, values, "training.settings")
 
 
+def training_recipe(cfg: RunConfig, model: str) -> Any:
+    """The `training.recipe` to train with, its stages' settings resolved."""
+    from training.recipes import RecipeContext, build_recipe
+
+    solver = cfg.solver.settings
+    frames = {key: solver[key] for key in ("num_frames", "frame_size") if key in solver}
+    context = RecipeContext(
+        model=model,
+        method=cfg.training.method,
+        tiny=cfg.training.tiny,
+        settings={**frames, **cfg.training.settings},
+        recipe_settings=cfg.training.recipe_settings,
+    )
+    if cfg.training.recipe != "single" and cfg.training.launcher != "inprocess":
+        raise UserError(
+            f"invalid configuration: training.recipe={cfg.training.recipe} runs in the loop's "
+            "process; set training.launcher=inprocess (or use training.recipe=single)"
+        )
+    return build_recipe(cfg.training.recipe, context)
+
+
 def procspatial_settings(cfg: RunConfig) -> ProcSpatialConfig:
     values = {"workers": cfg.sandbox.workers, **cfg.evaluation.settings}
     config = _build(ProcSpatialConfig, values, "evaluation.settings")
@@ -91,6 +112,7 @@ def check_settings(cfg: RunConfig) -> None:
             f"{solver.num_frames} of {solver.frame_size} px; set training.settings.num_frames and "
             "frame_size equal to solver.settings' (or leave them out to follow the solver)"
         )
+    training_recipe(cfg, "check")
     if cfg.evaluation.enabled:
         procspatial_settings(cfg)
     if cfg.scenes.source == "procedural":

@@ -47,6 +47,7 @@ def render_preview(scene_dir: Path, out: Path) -> Path:
     """Write the preview PNG of the scene in `scene_dir` to `out` (atomically); return `out`."""
     scene_dir, out = Path(scene_dir), Path(out)
     scene = Scene.load(scene_dir, check_files=False)  # missing images get a placeholder
+    scene = scene.model_copy(update={"frames": scene.walkthrough_frames})  # not orbit views
     folder = scene_dir if scene_dir.is_dir() else scene_dir.parent
     shown = contact_frame_positions(len(scene.frames))
     thumbnails = [_thumbnail(folder, scene.frames[i]) for i in shown] if scene.has_frames else []

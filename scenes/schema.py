@@ -30,6 +30,7 @@ FRAMES_DIR = "frames"
 SCHEMA_VERSION = 1
 
 SceneSource = Literal["procedural", "vsibench-meta", "scannet", "arkitscenes"]
+FrameKind = Literal["walkthrough", "orbit"]
 
 Vec2 = tuple[float, float]
 Vec3 = tuple[float, float, float]
@@ -205,6 +206,11 @@ class CameraIntrinsics(Record):
 
 class Frame(Record):
     index: int = Field(ge=0, description="Position in the trajectory (0-based).")
+    kind: FrameKind = Field(
+        default="walkthrough",
+        description="'walkthrough': a frame of the video; 'orbit': an extra view around one "
+        "object (viewpoint pairs), listed after the walkthrough and skipped by video tasks.",
+    )
     timestamp: float = Field(ge=0, description="Seconds since the start of the video.")
     intrinsics: CameraIntrinsics
     camera_to_world: Mat4 = Field(
@@ -300,6 +306,16 @@ class Scene(Record):
     @property
     def has_frames(self) -> bool:
         return bool(self.frames) and all(f.image_path for f in self.frames)
+
+    @property
+    def walkthrough_frames(self) -> tuple[Frame, ...]:
+        """The video's frames, without orbit views: what frame sampling and video tasks use."""
+        return tuple(f for f in self.frames if f.kind == "walkthrough")
+
+    @property
+    def orbit_frames(self) -> tuple[Frame, ...]:
+        """Extra views around single objects, in pairs (viewpoint tasks)."""
+        return tuple(f for f in self.frames if f.kind == "orbit")
 
     def object(self, instance_id: int) -> SceneObject:
         for obj in self.objects:

@@ -1,27 +1,139 @@
-"""Two-stage training in the style of Actial: SFT first, then GRPO from the SFT weights.
+"""Training recipes: what one loop iteration's training does, chosen by `training.recipe`.
 
-The loop calls `TwoStageRecipe.train_iteration` like `SolverTrainer.train_iteration`.
-Iterations before `sft_iterations` fine-tune with SFT (carrying state among themselves);
-the next one starts GRPO from the last SFT weights with a fresh optimizer (the objective
-changes), and later iterations continue GRPO with its state carried over.
+A recipe has `train_iteration(samples, scenes, iteration, run_dir) -> TrainResult` and a
+`from_context(context)` constructor; `RECIPES` maps names to classes, one line each:
+
+- `single` (default, the paper's loop): `training.method` (SFT or GRPO) on the loop's
+  samples every iteration, state carried over.
+- `two_stage`: SFT on the loop's samples for `sft_iterations` iterations, then GRPO.
+- `actial`: Actial's recipe. Before the first GRPO iteration, a viewpoint cold start
+  (SFT on its own data: orbit-view questions with 10% worked reasonings,
+  `training.coldstart`); then GRPO on the loop's samples (the whole task library) from
+  those weights, with the `actial` reward (0.5 accuracy + 0.5 think/answer format).
+
+Adding a recipe: a class with those two methods, and one line in `RECIPES`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.records import Sample
-from training.checkpoints import TrainResult, previous_result
+from scenes.errors import UserError
+from training.checkpoints import TrainResult, completed_result, previous_result
+from training.coldstart import ColdStartConfig
 from training.config import GRPOSettings, SFTSettings
-from training.data import SceneSource
-from training.iterations import SolverTrainer
+
+if TYPE_CHECKING:
+    from training.data import SceneSource
+
+#: Actial's stage-1 scale (SFT: lr 5e-6, batch 128, 50 warm-up steps; 2 epochs in the data);
+#: the tiny CPU settings keep their own scale.
+ACTIAL_COLDSTART: dict[str, Any] = {
+    "learning_rate": 5e-6,
+    "global_batch_size": 128,
+    "warmup_steps": 50,
+    "lr_scheduler_type": "cosine",
+}
+#: Actial's stage-2 scale (GRPO: lr 1e-6, 16 rollouts, KL 0.01, 150 steps per iteration).
+ACTIAL_GRPO: dict[str, Any] = {
+    "learning_rate": 1e-6,
+    "num_generations": 16,
+    "beta": 0.01,
+    "steps_per_iteration": 150,
+}
+#: Actial's stage-2 form, tiny or not: its reward, answer tags, PPO clip 0.2.
+ACTIAL_GRPO_FORM: dict[str, Any] = {
+    "rewards": ["actial"],
+    "answer_format": "tags",
+    "trainer_args": {"epsilon": 0.2},
+}
+
+
+@dataclass
+class RecipeContext:
+    """What the loop hands a recipe: the start model and the user's settings."""
+
+    model: str = field(metadata={"help": "Starting checkpoint (folder or hub id)."})
+    method: str = field(default="sft", metadata={"help": "training.method ('sft' or 'grpo')."})
+    tiny: bool = field(default=False, metadata={"help": "Start from the CPU tiny settings."})
+    settings: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"help": "training.settings (every stage), with the solver's frame settings."},
+    )
+    recipe_settings: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "training.recipe_settings (per recipe)."}
+    )
+
+    def sft(self, **preset: Any) -> SFTSettings:
+        return _settings(SFTSettings, self, preset, "sft")
+
+    def grpo(self, **preset: Any) -> GRPOSettings:
+        return _settings(GRPOSettings, self, preset, "grpo")
+
+
+def _settings(cls: type, context: RecipeContext, preset: dict[str, Any], key: str) -> Any:
+    """Preset < training.settings < training.recipe_settings[key]; tiny overrides first."""
+    known = {f.name for f in fields(cls) if f.init}
+    anywhere = known | {f.name for c in (SFTSettings, GRPOSettings) for f in fields(c)}
+    unknown = sorted(set(context.settings) - anywhere)
+    if unknown:
+        raise UserError(
+            f"invalid configuration at 'training.settings': unknown setting(s) "
+            f"{', '.join(unknown)}; see training/config.py"
+        )
+    common = {k: v for k, v in context.settings.items() if k in known}
+    values = {**preset, **common, **dict(context.recipe_settings.get(key) or {})}
+    values["model"] = context.model
+    try:
+        return cls.tiny(**values) if context.tiny else cls(**values)
+    except (TypeError, ValueError) as error:
+        raise UserError(f"invalid configuration at 'training' ({key} stage): {error}") from error
+
+
+class Recipe(Protocol):
+    def train_iteration(
+        self,
+        samples: Iterable[Sample] | str | Path,
+        scenes: SceneSource,
+        iteration: int,
+        run_dir: str | Path,
+    ) -> TrainResult: ...
+
+
+@dataclass
+class SingleMethodRecipe:
+    """The paper's loop: one method (SFT or GRPO) on the loop's samples every iteration."""
+
+    settings: SFTSettings | GRPOSettings
+
+    @classmethod
+    def from_context(cls, context: RecipeContext) -> SingleMethodRecipe:
+        return cls(context.sft() if context.method == "sft" else context.grpo())
+
+    def train_iteration(
+        self,
+        samples: Iterable[Sample] | str | Path,
+        scenes: SceneSource,
+        iteration: int,
+        run_dir: str | Path,
+    ) -> TrainResult:
+        from training.iterations import SolverTrainer
+
+        return SolverTrainer(self.settings, Path(run_dir)).train_iteration(
+            samples, scenes, iteration
+        )
 
 
 @dataclass
 class TwoStageRecipe:
-    """SFT for the first `sft_iterations` loop iterations, GRPO afterwards."""
+    """SFT for the first `sft_iterations` loop iterations, GRPO afterwards (same samples).
+
+    The first GRPO iteration starts from the last SFT weights with a fresh optimizer (the
+    objective changes); later ones carry GRPO's state over."""
 
     sft: SFTSettings = field(metadata={"help": "Stage 1: supervised fine-tuning."})
     grpo: GRPOSettings = field(metadata={"help": "Stage 2: GRPO with verifiable rewards."})
@@ -32,6 +144,14 @@ class TwoStageRecipe:
     def __post_init__(self) -> None:
         if self.sft_iterations < 1:
             raise ValueError("sft_iterations must be >= 1 (the SFT stage comes first)")
+
+    @classmethod
+    def from_context(cls, context: RecipeContext) -> TwoStageRecipe:
+        return cls(
+            context.sft(),
+            context.grpo(),
+            int(context.recipe_settings.get("sft_iterations", 1)),
+        )
 
     def stage_of(self, iteration: int) -> str:
         return "sft" if iteration < self.sft_iterations else "grpo"
@@ -44,6 +164,8 @@ class TwoStageRecipe:
         run_dir: str | Path,
     ) -> TrainResult:
         """Train one loop iteration with the stage it falls in; results say which stage ran."""
+        from training.iterations import SolverTrainer
+
         run_dir = Path(run_dir)
         if self.stage_of(iteration) == "sft":
             return SolverTrainer(self.sft, run_dir).train_iteration(samples, scenes, iteration)
@@ -59,3 +181,94 @@ class TwoStageRecipe:
         return SolverTrainer(self.grpo, run_dir).train_iteration(
             samples, scenes, iteration, model=start
         )
+
+
+@dataclass
+class ActialRecipe:
+    """Viewpoint cold start (its own data), then GRPO on the loop's samples."""
+
+    coldstart: SFTSettings = field(metadata={"help": "Stage 1: hybrid viewpoint SFT."})
+    grpo: GRPOSettings = field(metadata={"help": "Stage 2: GRPO on the whole task library."})
+    data: ColdStartConfig = field(
+        default_factory=ColdStartConfig, metadata={"help": "Stage 1's data source."}
+    )
+    workers: int | None = field(default=None, metadata={"help": "Sandbox workers for stage 1."})
+
+    @classmethod
+    def from_context(cls, context: RecipeContext) -> ActialRecipe:
+        data = dict(context.recipe_settings.get("data") or {})
+        try:
+            config = ColdStartConfig(**data)
+        except TypeError as error:
+            raise UserError(
+                f"invalid configuration at 'training.recipe_settings.data': {error}"
+            ) from error
+        config.check()
+        scale = not context.tiny
+        return cls(
+            context.sft(**(ACTIAL_COLDSTART if scale else {})),
+            context.grpo(**ACTIAL_GRPO_FORM, **(ACTIAL_GRPO if scale else {})),
+            config,
+        )
+
+    def cold_start(self, run_dir: Path) -> TrainResult:
+        """Stage 1 once per run (resumes like any iteration): scenes, samples, SFT."""
+        from agents.sample_io import read_samples, write_samples
+        from training.coldstart import build_viewpoint_samples, coldstart_scenes
+        from training.hybrid import HybridTrainer
+
+        done = completed_result(run_dir, "coldstart", 0)
+        if done is not None:
+            return done
+        folder = run_dir / "coldstart"
+        scenes = coldstart_scenes(folder / "scenes", self.data)
+        samples_path = folder / "samples.parquet"
+        if samples_path.exists():
+            samples = read_samples(samples_path)
+        else:
+            samples = build_viewpoint_samples(folder / "scenes", self.data, self.workers)
+            if not samples:
+                raise UserError(
+                    "the viewpoint cold start found no question; raise "
+                    "training.recipe_settings.data.num_scenes or orbit_pairs"
+                )
+            write_samples(samples, samples_path)
+        steps = self.data.steps(len(samples), self.coldstart.global_batch_size)
+        settings = self.coldstart.replace(steps_per_iteration=steps)
+        trainer = HybridTrainer(settings, run_dir, self.data.reasoning_fraction, self.data.mix_seed)
+        return trainer.train_iteration(samples, scenes, 0)
+
+    def train_iteration(
+        self,
+        samples: Iterable[Sample] | str | Path,
+        scenes: SceneSource,
+        iteration: int,
+        run_dir: str | Path,
+    ) -> TrainResult:
+        from training.iterations import SolverTrainer
+
+        run_dir = Path(run_dir)
+        start = None
+        if previous_result(run_dir, "grpo", iteration) is None:
+            start = self.cold_start(run_dir).model_dir
+        return SolverTrainer(self.grpo, run_dir).train_iteration(
+            samples, scenes, iteration, model=start
+        )
+
+
+#: Recipe name -> class; `training.recipe` picks one. One line per recipe.
+RECIPES: dict[str, type] = {
+    "single": SingleMethodRecipe,
+    "two_stage": TwoStageRecipe,
+    "actial": ActialRecipe,
+}
+
+
+def build_recipe(name: str, context: RecipeContext) -> Recipe:
+    """The recipe called `name`, built from the loop's context (errors list the names)."""
+    if name not in RECIPES:
+        raise UserError(
+            f"unknown training.recipe {name!r}; known: {', '.join(RECIPES)}. Add a class to "
+            "training.recipes.RECIPES to define one"
+        )
+    return RECIPES[name].from_context(context)

@@ -22,6 +22,11 @@ _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _FORMAT = re.compile(
     r"^\s*(?:<think>.*?</think>\s*)?<answer>(?:(?!<answer>).)*?</answer>\s*$", re.DOTALL
 )
+#: Actial's format: reasoning in <think> tags, then one answer in <answer> tags (both required).
+_THINK_FORMAT = re.compile(
+    r"^\s*<think>(?:(?!<think>).)*?</think>\s*<answer>(?:(?!<answer>).)*?</answer>\s*$",
+    re.DOTALL,
+)
 
 
 def completion_text(completion: Any) -> str:
@@ -85,10 +90,29 @@ def gated_format_reward(
     return [f if a > 0 else 0.0 for a, f in zip(accuracy, formatted, strict=True)]
 
 
+def think_format_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
+    """1 when the completion is <think>...</think><answer>...</answer> (reasoning required)."""
+    return [1.0 if _THINK_FORMAT.match(completion_text(c)) else 0.0 for c in completions]
+
+
+def actial_reward(
+    completions: Sequence[Any],
+    ground_truth: Sequence[str],
+    answer_kind: Sequence[str],
+    **kwargs: Any,
+) -> list[float]:
+    """Actial's reward: 0.5 x exact answer + 0.5 x think/answer format, the two not gated."""
+    accuracy = accuracy_reward(completions, ground_truth, answer_kind)
+    formatted = think_format_reward(completions)
+    return [0.5 * a + 0.5 * f for a, f in zip(accuracy, formatted, strict=True)]
+
+
 REWARDS: dict[str, RewardFunction] = {
     "accuracy": accuracy_reward,
     "format": format_reward,
     "gated_format": gated_format_reward,
+    "think_format": think_format_reward,
+    "actial": actial_reward,
 }
 
 

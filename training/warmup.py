@@ -263,7 +263,7 @@ def perception_proposals(scenes: Sequence[Scene], config: WarmupConfig) -> list[
     proposals: list[Proposal] = []
     known: set[str] = set()
     for scene in scenes:
-        indices = sorted(frame.index for frame in scene.frames)
+        indices = sorted(frame.index for frame in scene.walkthrough_frames)
         count = min(config.question_frames, len(indices))
         for slot in range(config.questions_per_scene):
             form = PERCEPTION_FORMS[config.forms[slot % len(config.forms)]]

@@ -80,8 +80,8 @@ def uniform_frame_indices(trajectory: list[int], num_frames: int) -> list[int]:
 def choose_frames(scene: Scene, frame_indices: list[int] | None, num_frames: int) -> list[int]:
     """The question's own frames when it names them, else a uniform sample of the trajectory."""
     known = [frame.index for frame in scene.frames]
-    if frame_indices is None:
-        return uniform_frame_indices(known, num_frames)
+    if frame_indices is None:  # orbit views are not part of the video
+        return uniform_frame_indices([f.index for f in scene.walkthrough_frames], num_frames)
     missing = sorted(set(frame_indices) - set(known))
     if missing:
         raise ValueError(

@@ -15,6 +15,11 @@ from agents.tasks.relative_direction import RelDirectionEasy, RelDirectionHard, 
 from agents.tasks.relative_distance import ObjectRelDistance
 from agents.tasks.route_planning import RoutePlanning
 from agents.tasks.viewpoint import CameraMovement, CameraRotation, ObjectLeftOfCamera
+from agents.tasks.viewpoint_pairs import (
+    ViewpointCameraRotation,
+    ViewpointCameraTranslation,
+    ViewpointObjectTranslation,
+)
 
 TASKS: dict[str, Task] = {
     task.name: task
@@ -34,6 +39,9 @@ TASKS: dict[str, Task] = {
         ObjectLeftOfCamera(),
         HeightComparison(),
         CameraRelDistance(),
+        ViewpointCameraTranslation(),
+        ViewpointObjectTranslation(),
+        ViewpointCameraRotation(),
     )
 }
 

@@ -202,7 +202,7 @@ class TaskContext:
 def uniform_frames(scene: Scene, count: int) -> list[int] | None:
     """`count` frame indices spread over the trajectory by the project's one sampling rule
     (scenes/sampling.py, as lmms-eval samples VSI-Bench); None without frames."""
-    indices = sorted(f.index for f in scene.frames)
+    indices = sorted(f.index for f in scene.walkthrough_frames)
     if not indices:
         return None
     return [indices[p] for p in uniform_positions(len(indices), count)]

@@ -68,7 +68,7 @@ class GroundingCheck(SampleCheck):
         if not view.frames:
             return Finding.note(NO_FRAMES_NOTE)
         frames = self.solver_frames(view, proposal.frame_indices)
-        missing_frames = [i for i in frames if i not in {f.index for f in view.frames}]
+        missing_frames = [i for i in frames if not view.has_frame(i)]
         if missing_frames:
             return Finding.reject(
                 RejectReason.NOT_GROUNDED, f"the scene has no frames {missing_frames[:5]}"

@@ -79,6 +79,30 @@ SUPPORT_CATEGORIES: frozenset[str] = frozenset(
 )
 """Categories whose top other objects may rest on."""
 
+#: Categories whose local +y is a front people would name (the generator's convention).
+FRONTED_CATEGORIES: frozenset[str] = frozenset(
+    {
+        "armchair",
+        "bed",
+        "bookshelf",
+        "cabinet",
+        "chair",
+        "desk",
+        "microwave",
+        "monitor",
+        "nightstand",
+        "printer",
+        "refrigerator",
+        "sink",
+        "sofa",
+        "toilet",
+        "tv",
+        "tv stand",
+        "wardrobe",
+        "washing machine",
+    }
+)
+
 
 def furniture_categories() -> list[str]:
     """Every category the generator can place (doors and windows come from the room)."""

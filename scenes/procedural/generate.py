@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from scenes.errors import UserError
 from scenes.io import atomic_directory
+from scenes.procedural.orbit import plan_orbit_pairs, with_orbit_frames
 from scenes.procedural.placement import Layout, Placed
 from scenes.procedural.programs import PROGRAMS
 from scenes.procedural.rooms import make_room
@@ -147,9 +148,9 @@ def layout_scene(seed: int, frames: int = 32, width: int = 640, height: int = 48
 def render_scene(
     scene: Scene, on_frame: Callable[[int], None] | None = None
 ) -> Iterator[RenderResult]:
-    """Render every frame of ``scene`` in order (one renderer, built once)."""
+    """Render every walkthrough frame of ``scene`` in order (one renderer, built once)."""
     with Renderer(scene) as renderer:
-        for frame in scene.frames:
+        for frame in scene.walkthrough_frames:
             result = renderer.render_frame(frame)
             if on_frame is not None:
                 on_frame(frame.index)
@@ -165,9 +166,28 @@ def _with_visibility(scene: Scene, seen: list[Visibility]) -> Scene:
         frame.model_copy(
             update={"visible": dict(sorted(pixels.items())), "boxes": dict(sorted(boxes.items()))}
         )
-        for frame, (pixels, boxes) in zip(scene.frames, seen, strict=True)
+        for frame, (pixels, boxes) in zip(scene.walkthrough_frames, seen, strict=True)
     )
     return Scene.model_validate({**scene.model_dump(), "frames": [f.model_dump() for f in frames]})
+
+
+def _orbit_rng(seed: int) -> np.random.Generator:
+    """Orbit views draw from their own stream, so adding them leaves the walkthrough as it was."""
+    return np.random.default_rng([seed, 0x0B17])
+
+
+def add_orbit_views(
+    scene: Scene,
+    seed: int,
+    pairs: int,
+    on_view: Callable[[Frame, RenderResult], None] | None = None,
+) -> Scene:
+    """``scene`` (walkthrough rendered) plus up to ``pairs`` rendered orbit pairs."""
+    if pairs < 1:
+        return scene
+    with Renderer(scene) as renderer:
+        frames = plan_orbit_pairs(scene, renderer, _orbit_rng(seed), pairs, on_view=on_view)
+    return with_orbit_frames(scene, frames)
 
 
 def generate_scene(
@@ -176,12 +196,17 @@ def generate_scene(
     width: int = 640,
     height: int = 480,
     on_frame: Callable[[int], None] | None = None,
+    orbit_pairs: int = 0,
 ) -> GeneratedScene:
-    """Generate and render one scene in memory."""
+    """Generate and render one scene in memory (orbit views after the walkthrough)."""
     scene = layout_scene(seed, frames, width, height)
     results = list(render_scene(scene, on_frame))
+    scene = _with_visibility(scene, [(r.visible, r.boxes) for r in results])
+    orbit: list[RenderResult] = []
+    scene = add_orbit_views(scene, seed, orbit_pairs, lambda _, result: orbit.append(result))
+    results += orbit
     return GeneratedScene(
-        scene=_with_visibility(scene, [(r.visible, r.boxes) for r in results]),
+        scene=scene,
         rgb=np.stack([r.rgb for r in results]),
         instance=np.stack([r.instance for r in results]),
         depth=np.stack([r.depth for r in results]),
@@ -195,6 +220,7 @@ def write_scene(
     width: int,
     height: int,
     on_frame: Callable[[int], None] | None = None,
+    orbit_pairs: int = 0,
 ) -> Path:
     """Generate one scene straight to ``target`` (frames streamed to disk, folder swapped in atomically)."""
     scene = layout_scene(seed, frames, width, height)
@@ -203,7 +229,12 @@ def write_scene(
         for frame, result in zip(scene.frames, render_scene(scene, on_frame), strict=True):
             write_frame_images(tmp, frame.index, result.rgb, result.instance, result.depth)
             visible.append((result.visible, result.boxes))
-        _with_visibility(scene, visible).save(tmp)
+
+        def write_view(frame: Frame, result: RenderResult) -> None:
+            write_frame_images(tmp, frame.index, result.rgb, result.instance, result.depth)
+
+        scene = add_orbit_views(_with_visibility(scene, visible), seed, orbit_pairs, write_view)
+        scene.save(tmp)
     return target
 
 
@@ -215,6 +246,7 @@ def generate_scenes(
     width: int = 640,
     height: int = 480,
     progress: bool = True,
+    orbit_pairs: int = 0,
 ) -> list[Path]:
     """Write scenes ``seed`` .. ``seed + num - 1`` to ``out/proc_{seed:06d}/`` (scene.json + frames/)."""
     if num < 1:
@@ -237,5 +269,7 @@ def generate_scenes(
         task = bar.add_task("rendering", total=num * frames)
         for target, scene_seed in zip(targets, range(seed, seed + num), strict=True):
             bar.update(task, description=f"rendering {target.name}")
-            write_scene(scene_seed, target, frames, width, height, lambda _: bar.advance(task))
+            write_scene(
+                scene_seed, target, frames, width, height, lambda _: bar.advance(task), orbit_pairs
+            )
     return targets

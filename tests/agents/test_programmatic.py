@@ -16,6 +16,7 @@ from agents.proposers import (
 )
 from agents.proposers.programmatic import semantic_key
 from agents.records import Proposal, Sample
+from agents.tasks import TASKS
 from agents.tasks.demo_scene import demo_scene
 from scenes.errors import UserError
 from scenes.procedural import generate_scene
@@ -41,7 +42,7 @@ def _dump(proposals: list[Proposal]) -> list[dict]:
 
 def test_is_a_proposer() -> None:
     assert isinstance(ProgrammaticProposer(), Proposer)
-    assert len(ProgrammaticProposer().arms()) == 15 * 5
+    assert len(ProgrammaticProposer().arms()) == len(TASKS) * 5  # five levels per task
 
 
 def test_same_seed_same_proposals_other_seed_other(scenes: list[Scene]) -> None:

@@ -114,6 +114,13 @@ def _height(p: Proposal) -> None:
     _band(p, float(p.difficulty["height_ratio"]), "min_ratio", "max_ratio", CONFIG.height_min_ratio)
 
 
+def _viewpoint_pair(p: Proposal) -> None:
+    assert len(p.options) == p.difficulty["options"]
+    assert float(p.difficulty["angle_deg"]) >= float(p.difficulty.get("min_angle_deg", 0.0))
+    step = float(p.difficulty.get("angle_step_deg", 0.0))
+    assert all("degrees" in o for o in p.options if "no " not in o) == bool(step)
+
+
 CHECKS: dict[str, Callable[[Proposal], None]] = {
     "object_counting": _numeric,
     "object_size_estimation": _numeric,
@@ -130,6 +137,9 @@ CHECKS: dict[str, Callable[[Proposal], None]] = {
     "camera_movement": _movement,
     "object_left_of_camera": _left,
     "object_height_comparison": _height,
+    "viewpoint_camera_translation": _viewpoint_pair,
+    "viewpoint_object_translation": _viewpoint_pair,
+    "viewpoint_camera_rotation": _viewpoint_pair,
 }
 
 

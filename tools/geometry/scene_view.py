@@ -154,6 +154,7 @@ class FrameView:
     visible: Mapping[int, int] = field(default_factory=dict)  # instance id -> pixel count
     image_path: str | None = None
     boxes: Mapping[int, tuple[int, int, int, int]] = field(default_factory=dict)  # x0 y0 x1 y1
+    kind: str = "walkthrough"  # or "orbit": an extra view around one object
 
     @property
     def position(self) -> np.ndarray:
@@ -249,6 +250,7 @@ def _frame_from_dict(data: Mapping[str, Any]) -> FrameView:
         boxes=MappingProxyType(
             {int(k): tuple(int(v) for v in box) for k, box in (data.get("boxes") or {}).items()}
         ),
+        kind=str(data.get("kind") or "walkthrough"),
     )
 
 
@@ -270,13 +272,15 @@ class SceneView:
             _object_from_dict(o) for o in data.get("objects") or ()
         )
         frames = sorted((_frame_from_dict(f) for f in data.get("frames") or ()), key=_frame_key)
-        self.frames: tuple[FrameView, ...] = tuple(frames)
+        # `frames` is the walkthrough video; orbit views are looked up by index or listed apart
+        self.frames: tuple[FrameView, ...] = tuple(f for f in frames if f.kind == "walkthrough")
+        self.orbit_frames: tuple[FrameView, ...] = tuple(f for f in frames if f.kind == "orbit")
         declared = data.get("declared_counts") or {}
         self.declared_counts: Mapping[str, int] = MappingProxyType(
             {_normalise_category(k): int(v) for k, v in declared.items()}
         )
         self._by_id = {o.instance_id: o for o in self.objects}
-        self._frames_by_index = {f.index: f for f in self.frames}
+        self._frames_by_index = {f.index: f for f in frames}
 
     def __repr__(self) -> str:
         return f"SceneView({self.id!r}, {len(self.objects)} objects, {len(self.frames)} frames)"
@@ -334,11 +338,14 @@ class SceneView:
 
     # -- frames and visibility ----------------------------------------------------------
     def frame(self, index: int) -> FrameView:
-        """The frame with this trajectory index (KeyError if none)."""
+        """The frame with this index, walkthrough or orbit view (KeyError if none)."""
         try:
             return self._frames_by_index[int(index)]
         except KeyError:
             raise KeyError(f"scene {self.id} has no frame {index}") from None
+
+    def has_frame(self, index: int) -> bool:
+        return int(index) in self._frames_by_index
 
     def pixels(self, instance: int | Object3D, frame_index: int) -> int:
         """Pixels of an instance in a frame (0 when not visible)."""
