@@ -10,6 +10,9 @@ A recipe has `train_iteration(samples, scenes, iteration, run_dir) -> TrainResul
   (SFT on its own data: orbit-view questions with 10% worked reasonings,
   `training.coldstart`); then GRPO on the loop's samples (the whole task library) from
   those weights, with the `actial` reward (0.5 accuracy + 0.5 think/answer format).
+- `vilasr`: ViLaSR's drawing solver: cold start on drawn trajectories, reflective
+  rejection sampling, then tool GRPO (`training.vilasr`, docs/vilasr.md); pair it with
+  `solver.backend: vilasr`.
 
 Adding a recipe: a class with those two methods, and one line in `RECIPES`.
 """
@@ -26,6 +29,7 @@ from scenes.errors import UserError
 from training.checkpoints import TrainResult, completed_result, previous_result
 from training.coldstart import ColdStartConfig
 from training.config import GRPOSettings, SFTSettings
+from training.vilasr.recipe import VilasrRecipe
 
 if TYPE_CHECKING:
     from training.data import SceneSource
@@ -261,6 +265,7 @@ RECIPES: dict[str, type] = {
     "single": SingleMethodRecipe,
     "two_stage": TwoStageRecipe,
     "actial": ActialRecipe,
+    "vilasr": VilasrRecipe,
 }
 
 
