@@ -97,7 +97,7 @@ class TrainingSection(Section):
         "single",
         description="What each iteration trains (training.recipes.RECIPES): 'single' (training."
         "method every iteration, the paper), 'two_stage', 'actial' (viewpoint cold start, then "
-        "GRPO), 'vilasr' (drawing solver: cold start, RRS, tool GRPO; with solver.backend=vilasr).",
+        "GRPO), 'vilasr' (drawing solver: cold start, RRS, tool GRPO; with solver.settings.backend=vilasr).",
     )
     recipe_settings: dict[str, Any] = Field(
         default_factory=dict,

@@ -12,7 +12,7 @@ A recipe has `train_iteration(samples, scenes, iteration, run_dir) -> TrainResul
   those weights, with the `actial` reward (0.5 accuracy + 0.5 think/answer format).
 - `vilasr`: ViLaSR's drawing solver: cold start on drawn trajectories, reflective
   rejection sampling, then tool GRPO (`training.vilasr`, docs/vilasr.md); pair it with
-  `solver.backend: vilasr`.
+  `solver.settings.backend=vilasr`.
 
 Adding a recipe: a class with those two methods, and one line in `RECIPES`.
 """
