@@ -34,11 +34,13 @@ class SignalValue(BaseModel):
 
     def apply_to(self, sample: Sample) -> Sample:
         """A copy of `sample` carrying this signal (p goes where the loop reads confidence)."""
-        return sample.model_copy(update={
+        return sample.model_copy(
+            update={
                 "confidence": self.p,
                 "learnability": self.learnability,
                 "letter_probs": self.letter_probs,
-            })
+            }
+        )
 
 
 class DifficultySignal(Protocol):

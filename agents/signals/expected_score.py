@@ -42,7 +42,9 @@ def candidate_grid(ground_truth: str, size: int = 41, span: float = 1.0) -> list
     return sorted(found, key=float)
 
 
-def distribution_moments(log_probs: Sequence[float], scores: Sequence[float]) -> tuple[float, float]:
+def distribution_moments(
+    log_probs: Sequence[float], scores: Sequence[float]
+) -> tuple[float, float]:
     """Mean and variance of `scores` under softmax(`log_probs`)."""
     top = max(log_probs)
     weights = [math.exp(lp - top) for lp in log_probs]
@@ -76,7 +78,9 @@ class ExpectedScore:
                     letter_probs=result.letter_probs,
                 )
         numeric = [i for i, item in enumerate(items) if item.answer_kind != "multiple_choice"]
-        for i, value in zip(numeric, self.numeric([items[i] for i in numeric], solver), strict=True):
+        for i, value in zip(
+            numeric, self.numeric([items[i] for i in numeric], solver), strict=True
+        ):
             values[i] = value
         return [value for value in values if value is not None]
 
@@ -84,7 +88,9 @@ class ExpectedScore:
         """Expected MRA over each item's candidate grid, all candidates in one scoring call."""
         if not items:
             return []
-        grids = [candidate_grid(str(item.ground_truth), self.grid_size, self.span) for item in items]
+        grids = [
+            candidate_grid(str(item.ground_truth), self.grid_size, self.span) for item in items
+        ]
         expanded = [
             item.model_copy(update={"ground_truth": candidate})
             for item, grid in zip(items, grids, strict=True)
