@@ -43,10 +43,10 @@ class ArmStats(BaseModel):
     frontier: float = Field(ge=0, le=1)
     hard: float = Field(ge=0, le=1)
     requested: float = Field(
-        default=0, ge=0, description="Slots the policy asked for (decayed sum over rounds)."
+        default=0, ge=0, description="Slots the policy asked for (sum over rounds)."
     )
     made: float = Field(
-        default=0, ge=0, description="Accepted samples made for those slots (same decay)."
+        default=0, ge=0, description="Accepted samples made for those slots (sum over rounds)."
     )
 
     @property
@@ -117,8 +117,8 @@ def summarize(
 def merge(previous: Feedback | None, current: Feedback, decay: float = 0.5) -> Feedback:
     """Combine rounds: the newest round counts fully, older evidence is down-weighted by `decay`.
 
-    Arms not measured this round keep their (decayed) history, so the bandit remembers them;
-    requested and made slots add up the same way.
+    Arms not measured this round keep their (decayed) history, so the bandit remembers them.
+    Requested and made slots add up without decay: an arm that never fills stays known as one.
     """
     if previous is None:
         return current
@@ -128,9 +128,7 @@ def merge(previous: Feedback | None, current: Feedback, decay: float = 0.5) -> F
         parts = [(s, w) for s, w in ((old.get(arm), decay), (new.get(arm), 1.0)) if s is not None]
         weights = [s.count * w for s, w in parts]
         total = sum(weights)
-        slots = {
-            name: sum(getattr(s, name) * w for s, w in parts) for name in ("requested", "made")
-        }
+        slots = {name: sum(getattr(s, name) for s, _ in parts) for name in ("requested", "made")}
         if total == 0:
             merged.append(parts[-1][0].model_copy(update=slots))
             continue
@@ -263,7 +261,7 @@ class YieldAwareBandit:
         default=0.2, metadata={"help": "Share of the budget kept for held-out tasks (floor)."}
     )
     min_yield: float = field(
-        default=0.05, metadata={"help": "Arms making fewer accepted samples per slot are dropped."}
+        default=0.1, metadata={"help": "Arms making fewer accepted samples per slot are dropped."}
     )
     saturation: float = field(
         default=0.9, metadata={"help": "Held-out score at which a task no longer needs a floor."}

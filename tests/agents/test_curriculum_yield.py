@@ -88,11 +88,11 @@ def test_policy_reads_the_configured_signals_learnability() -> None:
     assert quotas[("b", 1)] > quotas[("a", 1)]
 
 
-def test_merge_adds_decayed_slots_and_keeps_held_out_scores() -> None:
+def test_merge_adds_slots_without_decay_and_keeps_held_out_scores() -> None:
     old = Feedback(arms=[arm("a", 0.1, 10, 2)])
     new = Feedback(arms=[arm("a", 0.3, 10, 0)], heldout={"a": 0.4})
     merged = merge(old, new, decay=0.5).by_arm()[("a", 1)]
-    assert (merged.requested, merged.made) == (15, 1)
+    assert (merged.requested, merged.made) == (20, 2)
     assert merge(old, new).heldout == {"a": 0.4}
 
 
