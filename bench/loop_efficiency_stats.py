@@ -1,0 +1,123 @@
+"""Numbers of the pooled loop-efficiency experiment: samples-to-threshold ratios with
+bootstrap intervals over paired seeds, and the frontier table. Pure functions of run
+records (dicts), so the rules are tested on their own.
+
+A run record holds, per round, the cumulative accepted samples it trained on and the
+held-out score after training on them (`rounds`: [{"samples", "overall", "tasks"}]),
+preceded by the shared starting point (samples 0). Round 0 is the same uniform draw in
+every arm of a seed (no feedback exists yet).
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+
+def mean_curve(runs: Sequence[dict[str, Any]]) -> list[tuple[float, float]]:
+    """(mean samples, mean held-out score) per round over runs (rounds aligned by index)."""
+    length = min(len(run["rounds"]) for run in runs)
+    return [
+        (
+            statistics.mean(run["rounds"][i]["samples"] for run in runs),
+            statistics.mean(run["rounds"][i]["overall"] for run in runs),
+        )
+        for i in range(length)
+    ]
+
+
+def samples_to(curve: Sequence[tuple[float, float]], target: float) -> float | None:
+    """Samples at the first point whose score reaches `target` (None: never)."""
+    for samples, score in curve:
+        if score >= target - 1e-12:
+            return samples
+    return None
+
+
+def ratio(static: Sequence[tuple[float, float]], arm: Sequence[tuple[float, float]]) -> dict:
+    """static's samples to its best trained score over the arm's samples to that score.
+
+    Curves start with the shared starting point (0 samples), which is left out: the target
+    is the best score static reaches by training. If the arm never gets there the ratio is
+    censored: it is below static samples / the arm's largest budget (`bound`).
+    """
+    static, arm = static[1:], arm[1:]
+    best = max(score for _, score in static)
+    needed = samples_to(static, best)
+    got = samples_to(arm, best)
+    if got is None:
+        largest = arm[-1][0]
+        return {"value": needed / largest if largest else 0.0, "censored": True, "target": best}
+    return {"value": needed / got if got else float("inf"), "censored": False, "target": best}
+
+
+def bootstrap_ratio(
+    static_runs: Sequence[dict[str, Any]],
+    arm_runs: Sequence[dict[str, Any]],
+    draws: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The ratio on seed-mean curves, and its 95% interval from resampling paired seeds.
+
+    Runs are paired by their "seed"; each draw resamples seeds with replacement and
+    recomputes both mean curves. Censored draws enter with their bound (an upper limit).
+    """
+    seeds = sorted({run["seed"] for run in static_runs} & {run["seed"] for run in arm_runs})
+    static_by = {run["seed"]: run for run in static_runs}
+    arm_by = {run["seed"]: run for run in arm_runs}
+    point = ratio(mean_curve([static_by[s] for s in seeds]), mean_curve([arm_by[s] for s in seeds]))
+    rng = random.Random(seed)
+    values, censored = [], 0
+    for _ in range(draws):
+        pick = [rng.choice(seeds) for _ in seeds]
+        r = ratio(mean_curve([static_by[s] for s in pick]), mean_curve([arm_by[s] for s in pick]))
+        values.append(r["value"])
+        censored += r["censored"]
+    values.sort()
+    low, high = values[int(0.025 * (draws - 1))], values[int(0.975 * (draws - 1))]
+    return {
+        **point,
+        "low": low,
+        "high": high,
+        "censored_share": censored / draws,
+        "seeds": len(seeds),
+    }
+
+
+def paired_final_difference(
+    static_runs: Sequence[dict[str, Any]], arm_runs: Sequence[dict[str, Any]]
+) -> dict[str, float]:
+    """Final held-out score, arm minus static, per paired seed: mean and sd (points)."""
+    static_by = {run["seed"]: run for run in static_runs}
+    diffs = [
+        run["rounds"][-1]["overall"] - static_by[run["seed"]]["rounds"][-1]["overall"]
+        for run in arm_runs
+        if run["seed"] in static_by
+    ]
+    return {
+        "mean": statistics.mean(diffs) if diffs else 0.0,
+        "sd": statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
+    }
+
+
+def frontier_table(static_runs: Sequence[dict[str, Any]], gain: float = 0.05) -> list[dict]:
+    """Per task: the static arm's seed-mean held-out score at every round, and when it is
+    learned: 'early' (first half of the budget gains >= `gain` over the start), 'late'
+    (only the second half does), 'never' (no point gains `gain`)."""
+    length = min(len(run["rounds"]) for run in static_runs)
+    tasks = sorted({t for run in static_runs for t in run["rounds"][0]["tasks"]})
+    rows = []
+    for task in tasks:
+        curve = [
+            statistics.mean(run["rounds"][i]["tasks"].get(task, 0.0) for run in static_runs)
+            for i in range(length)
+        ]
+        half = (length + 1) // 2
+        gains = [score - curve[0] for score in curve]
+        learned = (
+            "early" if max(gains[:half]) >= gain else "late" if max(gains) >= gain else "never"
+        )
+        rows.append({"task": task, "curve": curve, "learned": learned})
+    return rows
