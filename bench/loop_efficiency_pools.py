@@ -109,6 +109,23 @@ SIZES = {
         warmup=WarmupConfig(num_scenes=8, questions_per_scene=30, steps=120),
         signal_settings=SIGNAL_SETTINGS,
     ),
+    "cpu-long": PoolSize(
+        description="As cpu, with 8 rounds of 64 slots (16 SFT steps each): up to ~500 samples.",
+        overrides=[
+            *[
+                o
+                for o in CPU_LOOP
+                if not o.startswith(("training.settings.steps", "evaluation.settings.size"))
+            ],
+            "training.settings.steps_per_iteration=16",
+            "evaluation.settings.size=120",
+        ],
+        rounds=8,
+        budget=64,
+        pool_per_arm=16,
+        warmup=WarmupConfig(num_scenes=8, questions_per_scene=30, steps=120),
+        signal_settings=SIGNAL_SETTINGS,
+    ),
 }
 
 
