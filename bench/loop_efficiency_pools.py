@@ -584,10 +584,9 @@ def report(out: Path, size_name: str, arms: list[str]) -> dict[str, Any]:
     """Tables from whatever runs have finished (complete seeds only, so pairs stay paired)."""
     size = SIZES[size_name]
     runs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.glob("runs/*/run.json"))]
+    found = sorted({r["seed"] for r in runs})
     complete = [
-        s
-        for s in size.seeds
-        if all(any(r["arm"] == a and r["seed"] == s for r in runs) for a in arms)
+        s for s in found if all(any(r["arm"] == a and r["seed"] == s for r in runs) for a in arms)
     ]
     runs = [r for r in runs if r["seed"] in complete and r["arm"] in arms]
     results = {
