@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loop_efficiency import CI_LOOP, CPU_LOOP, _quiet
+from loop_efficiency_pooling import Pools, build_pools
+from loop_efficiency_stats import markdown_tables as tables
 from rich.console import Console
 
 from training.warmup import WarmupConfig
@@ -127,75 +129,6 @@ SIZES = {
         signal_settings=SIGNAL_SETTINGS,
     ),
 }
-
-
-def build_pools(cfg: Any, scenes_dir: Path, per_arm: int, out: Path) -> dict[str, Any]:
-    """Accepted samples per (task, level) and each arm's yield; built once, then reused."""
-    path = out / "pools.json"
-    if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
-    from agents.proposers import ProgrammaticConfig, ProgrammaticProposer
-    from agents.sample_io import write_samples
-    from agents.verifier import Verifier
-    from graphs.runtime import verifier_settings
-    from scenes.io import atomic_write_text
-    from scenes.schema import Scene, list_scene_dirs
-    from tools.sandbox import make_sandbox
-
-    scenes = {s.id: s for s in (Scene.load(d) for d in list_scene_dirs(scenes_dir))}
-    proposer = ProgrammaticProposer(
-        ProgrammaticConfig(
-            seed=cfg.seed, tasks=cfg.proposer.tasks, num_solver_frames=cfg.proposer.question_frames
-        )
-    )
-    arms = proposer.arms()
-    proposals = proposer.propose(list(scenes.values()), {arm: per_arm for arm in arms}).proposals
-    settings = verifier_settings(
-        cfg.model_copy(update={"verifier": cfg.verifier.model_copy(update={"blind_check": False})})
-    )
-    with make_sandbox("local", workers=cfg.sandbox.workers) as sandbox:
-        samples = Verifier(settings, sandbox=sandbox).verify(proposals, scenes).samples
-    accepted = [s for s in samples if s.verdict == "accepted"]
-    write_samples(accepted, out / "pool.parquet")
-    made = {f"{t}|{lvl}": 0 for t, lvl in arms}
-    for s in accepted:
-        made[f"{s.proposal.question_type}|{s.proposal.level}"] += 1
-    record = {"per_arm": per_arm, "made": made, "yield": {k: v / per_arm for k, v in made.items()}}
-    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
-    return record
-
-
-class Pools:
-    """One run's view of the pools: each arm's samples in a seed-fixed order, a cursor each."""
-
-    def __init__(self, samples: list[Any], record: dict[str, Any], seed: int, probe_per_arm: int):
-        by_arm: dict[Arm, list[Any]] = {}
-        for s in sorted(samples, key=lambda s: s.sample_id):
-            by_arm.setdefault((s.proposal.question_type, s.proposal.level), []).append(s)
-        self.probe = [s for arm in sorted(by_arm) for s in by_arm[arm][:probe_per_arm]]
-        self.order = {}
-        for arm, group in by_arm.items():
-            rest = group[probe_per_arm:]
-            random.Random(f"{seed}:{arm}").shuffle(rest)
-            self.order[arm] = rest
-        self.fill = {
-            tuple([k.split("|")[0], int(k.split("|")[1])]): y for k, y in record["yield"].items()
-        }
-        self.cursor = dict.fromkeys(self.order, 0)
-        self.seed = seed
-
-    def draw(self, quotas: dict[Arm, int], round_index: int) -> tuple[list[Any], dict[Arm, int]]:
-        """Fill each slot with the arm's yield from the arm's remaining pool."""
-        out, made = [], {}
-        for arm, n in sorted(quotas.items()):
-            rng = random.Random(f"{self.seed}:{round_index}:{arm}")
-            filled = sum(rng.random() < self.fill.get(arm, 0.0) for _ in range(n))
-            group, start = self.order.get(arm, []), self.cursor.get(arm, 0)
-            taken = group[start : start + filled]
-            self.cursor[arm] = start + len(taken)
-            made[arm] = len(taken)
-            out += taken
-        return out, made
 
 
 def _arm_of(sample: Any) -> Arm:
@@ -423,70 +356,6 @@ class Runner:
             "tasks": summary["tasks"],
             "quotas": [],
         }
-
-
-def tables(results: dict[str, Any]) -> str:
-    """The markdown tables: per arm ratio with interval, final score, and the frontier table."""
-    from loop_efficiency_stats import (
-        bootstrap_ratio,
-        frontier_table,
-        mean_curve,
-        paired_final_difference,
-    )
-
-    runs = results["runs"]
-    by_arm = {arm: [r for r in runs if r["arm"] == arm] for arm in results["arms"]}
-    static = by_arm.get("static", [])
-    lines = [
-        f"Size `{results['size']}`: {results['rounds']} rounds of {results['budget']} slots, "
-        f"seeds {results['seeds']}, pools of {results['pool_per_arm']} slots per (task, level).",
-        "",
-        "| arm | samples per round (mean) | final held-out % | vs static (paired, points) | "
-        "samples-to-static's-best ratio | 95% bootstrap interval | censored draws |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for arm, group in by_arm.items():
-        if not group:
-            continue
-        curve = mean_curve(group)
-        per_round = curve[-1][0] / max(1, len(curve) - 1)
-        final = 100 * curve[-1][1]
-        if arm == "static" or not static:
-            lines.append(f"| {arm} | {per_round:.1f} | {final:.1f} | - | 1 (reference) | - | - |")
-            continue
-        diff = paired_final_difference(static, group)
-        boot = bootstrap_ratio(static, group)
-        value = f"< {boot['value']:.2f}" if boot["censored"] else f"{boot['value']:.2f}"
-        lines.append(
-            f"| {arm} | {per_round:.1f} | {final:.1f} | {100 * diff['mean']:+.1f} ± {100 * diff['sd']:.1f} "
-            f"| {value} | {boot['low']:.2f} - {boot['high']:.2f} | {100 * boot['censored_share']:.0f}% |"
-        )
-    if static:
-        lines += ["", "Held-out score per round (mean over seeds, %; samples in brackets):", ""]
-        width = min(len(mean_curve(g)) for g in by_arm.values() if g)
-        lines.append(
-            "| arm | " + " | ".join(f"round {i - 1}" if i else "start" for i in range(width)) + " |"
-        )
-        lines.append("| --- |" + " --- |" * width)
-        for arm, group in by_arm.items():
-            if group:
-                cells = [f"{100 * s:.1f} ({n:.0f})" for n, s in mean_curve(group)[:width]]
-                lines.append(f"| {arm} | " + " | ".join(cells) + " |")
-        lines += ["", "Frontier check: the static arm's per-task held-out score (%) by round:", ""]
-        rows = frontier_table(static)
-        lines.append(
-            "| task | "
-            + " | ".join(f"r{i - 1}" if i else "start" for i in range(len(rows[0]["curve"])))
-            + " | learned |"
-        )
-        lines.append("| --- |" + " --- |" * (len(rows[0]["curve"]) + 1))
-        for row in rows:
-            lines.append(
-                f"| {row['task']} | "
-                + " | ".join(f"{100 * v:.0f}" for v in row["curve"])
-                + f" | {row['learned']} |"
-            )
-    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

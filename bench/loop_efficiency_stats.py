@@ -121,3 +121,60 @@ def frontier_table(static_runs: Sequence[dict[str, Any]], gain: float = 0.05) ->
         )
         rows.append({"task": task, "curve": curve, "learned": learned})
     return rows
+
+
+def markdown_tables(results: dict[str, Any]) -> str:
+    """The markdown tables: per arm ratio with interval, final score, and the frontier table."""
+    runs = results["runs"]
+    by_arm = {arm: [r for r in runs if r["arm"] == arm] for arm in results["arms"]}
+    static = by_arm.get("static", [])
+    lines = [
+        f"Size `{results['size']}`: {results['rounds']} rounds of {results['budget']} slots, "
+        f"seeds {results['seeds']}, pools of {results['pool_per_arm']} slots per (task, level).",
+        "",
+        "| arm | samples per round (mean) | final held-out % | vs static (paired, points) | "
+        "samples-to-static's-best ratio | 95% bootstrap interval | censored draws |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for arm, group in by_arm.items():
+        if not group:
+            continue
+        curve = mean_curve(group)
+        per_round = curve[-1][0] / max(1, len(curve) - 1)
+        final = 100 * curve[-1][1]
+        if arm == "static" or not static:
+            lines.append(f"| {arm} | {per_round:.1f} | {final:.1f} | - | 1 (reference) | - | - |")
+            continue
+        diff = paired_final_difference(static, group)
+        boot = bootstrap_ratio(static, group)
+        value = f"< {boot['value']:.2f}" if boot["censored"] else f"{boot['value']:.2f}"
+        lines.append(
+            f"| {arm} | {per_round:.1f} | {final:.1f} | {100 * diff['mean']:+.1f} ± {100 * diff['sd']:.1f} "
+            f"| {value} | {boot['low']:.2f} - {boot['high']:.2f} | {100 * boot['censored_share']:.0f}% |"
+        )
+    if static:
+        lines += ["", "Held-out score per round (mean over seeds, %; samples in brackets):", ""]
+        width = min(len(mean_curve(g)) for g in by_arm.values() if g)
+        lines.append(
+            "| arm | " + " | ".join(f"round {i - 1}" if i else "start" for i in range(width)) + " |"
+        )
+        lines.append("| --- |" + " --- |" * width)
+        for arm, group in by_arm.items():
+            if group:
+                cells = [f"{100 * s:.1f} ({n:.0f})" for n, s in mean_curve(group)[:width]]
+                lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+        lines += ["", "Frontier check: the static arm's per-task held-out score (%) by round:", ""]
+        rows = frontier_table(static)
+        lines.append(
+            "| task | "
+            + " | ".join(f"r{i - 1}" if i else "start" for i in range(len(rows[0]["curve"])))
+            + " | learned |"
+        )
+        lines.append("| --- |" + " --- |" * (len(rows[0]["curve"]) + 1))
+        for row in rows:
+            lines.append(
+                f"| {row['task']} | "
+                + " | ".join(f"{100 * v:.0f}" for v in row["curve"])
+                + f" | {row['learned']} |"
+            )
+    return "\n".join(lines) + "\n"
