@@ -61,9 +61,13 @@ def test_bootstrap_interval_is_paired_over_seeds(stats: ModuleType) -> None:
 def test_frontier_table_sorts_tasks_into_early_late_never(stats: ModuleType) -> None:
     runs = []
     for seed in range(2):
-        record = run("static", seed, [0.2, 0.2, 0.2, 0.2, 0.2])
-        for i, rnd in enumerate(record["rounds"]):
-            rnd["tasks"] = {"early": 0.1 + 0.1 * i, "late": 0.1 if i < 3 else 0.3, "never": 0.1}
+        record = run("static", seed, [0.2] * 6)
+        for i, rnd in enumerate(record["rounds"]):  # start, round 0 (the baseline), rounds 1-4
+            rnd["tasks"] = {
+                "early": 0.1 + 0.1 * i,
+                "late": 0.1 if i < 4 else 0.3,
+                "never": 0.0 if i == 0 else 0.3,  # a jump in round 0 only: formats, not skill
+            }
         runs.append(record)
     learned = {row["task"]: row["learned"] for row in stats.frontier_table(runs)}
     assert learned == {"early": "early", "late": "late", "never": "never"}
