@@ -321,6 +321,9 @@ class Runner:
                                 ]
                             }
                         )
+            if arm == "static":  # fresh tie-breaks each round: with fewer slots than
+                # (task, level) arms, a fixed seed would ask for the same arms every round
+                policy = UniformPolicy(seed=random.Random(f"{seed}:{r}").randrange(2**31))
             quotas = policy.allocate(self.arms, self.size.budget, feedback)
             batch, made = pools.draw(quotas, r)
             model_before = model
