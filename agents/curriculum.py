@@ -34,10 +34,20 @@ class ArmStats(BaseModel):
     level: int
     count: int = Field(ge=0)
     mean_confidence: float = Field(ge=0, le=1)
-    mean_learnability: float = Field(ge=0, le=0.25, description="Mean of p(1 - p).")
+    mean_learnability: float = Field(
+        ge=0,
+        le=1,
+        description="Mean learnability under the configured signal (p(1 - p) when unset).",
+    )
     easy: float = Field(ge=0, le=1, description="Share of samples with p > easy threshold.")
     frontier: float = Field(ge=0, le=1)
     hard: float = Field(ge=0, le=1)
+    requested: float = Field(
+        default=0, ge=0, description="Slots the policy asked for (sum over rounds)."
+    )
+    made: float = Field(
+        default=0, ge=0, description="Accepted samples made for those slots (sum over rounds)."
+    )
 
     @property
     def arm(self) -> Arm:
@@ -49,33 +59,56 @@ class Feedback(BaseModel):
 
     thresholds: BandThresholds = Field(default_factory=BandThresholds)
     arms: list[ArmStats] = Field(default_factory=list)
+    heldout: dict[str, float] = Field(
+        default_factory=dict,
+        description="Latest held-out score per task type (the yield-aware policy's floor).",
+    )
 
     def by_arm(self) -> dict[Arm, ArmStats]:
         return {stats.arm: stats for stats in self.arms}
 
 
-def summarize(samples: Iterable[Sample], thresholds: BandThresholds | None = None) -> Feedback:
-    """Aggregate scored, accepted samples into per-arm bands."""
+def summarize(
+    samples: Iterable[Sample],
+    thresholds: BandThresholds | None = None,
+    requested: dict[Arm, int] | None = None,
+) -> Feedback:
+    """Aggregate scored, accepted samples into per-arm bands.
+
+    `requested` (slots the policy asked for per arm) adds arms that made nothing, so a
+    policy can count the unmade slots as evidence.
+    """
     thresholds = thresholds or BandThresholds()
-    groups: dict[Arm, list[float]] = {}
+    groups: dict[Arm, list[tuple[float, float]]] = {}
+    made: dict[Arm, int] = {}
     for sample in samples:
-        if sample.verdict != "accepted" or sample.confidence is None:
+        if sample.verdict != "accepted":
             continue
         arm = (sample.proposal.question_type, sample.proposal.level)
-        groups.setdefault(arm, []).append(float(sample.confidence))
+        made[arm] = made.get(arm, 0) + 1
+        if sample.confidence is None:
+            continue
+        p = float(sample.confidence)
+        learn = p * (1 - p) if sample.learnability is None else float(sample.learnability)
+        groups.setdefault(arm, []).append((p, learn))
+    requested = requested or {}
     arms = []
-    for (task, level), ps in sorted(groups.items()):
-        n = len(ps)
+    for task, level in sorted(set(groups) | set(requested)):
+        values = groups.get((task, level), [])
+        ps = [p for p, _ in values]
+        n = max(1, len(ps))
         arms.append(
             ArmStats(
                 question_type=task,
                 level=level,
-                count=n,
+                count=len(ps),
                 mean_confidence=sum(ps) / n,
-                mean_learnability=sum(p * (1 - p) for p in ps) / n,
+                mean_learnability=sum(learn for _, learn in values) / n,
                 easy=sum(p > thresholds.easy for p in ps) / n,
                 hard=sum(p < thresholds.hard for p in ps) / n,
                 frontier=sum(thresholds.hard <= p <= thresholds.easy for p in ps) / n,
+                requested=requested.get((task, level), 0),
+                made=made.get((task, level), 0),
             )
         )
     return Feedback(thresholds=thresholds, arms=arms)
@@ -85,6 +118,7 @@ def merge(previous: Feedback | None, current: Feedback, decay: float = 0.5) -> F
     """Combine rounds: the newest round counts fully, older evidence is down-weighted by `decay`.
 
     Arms not measured this round keep their (decayed) history, so the bandit remembers them.
+    Requested and made slots add up without decay: an arm that never fills stays known as one.
     """
     if previous is None:
         return current
@@ -94,8 +128,9 @@ def merge(previous: Feedback | None, current: Feedback, decay: float = 0.5) -> F
         parts = [(s, w) for s, w in ((old.get(arm), decay), (new.get(arm), 1.0)) if s is not None]
         weights = [s.count * w for s, w in parts]
         total = sum(weights)
+        slots = {name: sum(getattr(s, name) for s, _ in parts) for name in ("requested", "made")}
         if total == 0:
-            merged.append(parts[-1][0])
+            merged.append(parts[-1][0].model_copy(update=slots))
             continue
 
         def mix(name: str, parts=parts, weights=weights, total=total) -> float:
@@ -109,13 +144,14 @@ def merge(previous: Feedback | None, current: Feedback, decay: float = 0.5) -> F
                 level=arm[1],
                 count=max(1, round(total)),
                 mean_confidence=mix("mean_confidence"),
-                mean_learnability=min(0.25, mix("mean_learnability")),
+                mean_learnability=min(1.0, mix("mean_learnability")),
                 easy=mix("easy"),
                 frontier=mix("frontier"),
                 hard=mix("hard"),
+                **slots,
             )
         )
-    return Feedback(thresholds=current.thresholds, arms=merged)
+    return Feedback(thresholds=current.thresholds, arms=merged, heldout=current.heldout)
 
 
 def _largest_remainder(weights: dict[Arm, float], total: int, rng: random.Random) -> dict[Arm, int]:
@@ -196,10 +232,119 @@ class LearnabilityBandit:
         return _largest_remainder(weights, total, rng)
 
 
-POLICIES = {"bandit": LearnabilityBandit, "uniform": UniformPolicy}
+@dataclass
+class YieldAwareBandit:
+    """Learnability per requested slot, so arms that make nothing lose their share.
+
+    For each arm: yield y = (made + 1) / (requested + 1) (an unseen arm keeps 1), smoothed
+    learnability l = (sum of learnability + prior * prior_weight) / (scored + prior_weight)
+    with the prior the mean over measured arms, and value v = l * y: unmade slots count as
+    samples with nothing to learn. Arms with y < min_yield get nothing. Quotas follow
+    softmax((v / max v + bonus) / temperature), bonus = exploration * sqrt(ln(N + 1) / (n + 1))
+    over requested slots, mixed with a floor of `min_share` split evenly over the held-out
+    tasks (Feedback.heldout) whose score is below `saturation`, then over their fillable
+    levels; without held-out scores the floor covers every fillable arm. Scores are
+    normalised by the best arm, so any signal's learnability scale works.
+    """
+
+    seed: int = field(default=0, metadata={"help": "Seed for breaking ties in rounding."})
+    prior_weight: float = field(
+        default=4.0, metadata={"help": "How many samples the learnability prior is worth."}
+    )
+    exploration: float = field(
+        default=0.1, metadata={"help": "UCB bonus scale (relative to the best arm's value)."}
+    )
+    temperature: float = field(
+        default=0.15, metadata={"help": "Softmax temperature over normalised arm values."}
+    )
+    min_share: float = field(
+        default=0.2, metadata={"help": "Share of the budget kept for held-out tasks (floor)."}
+    )
+    min_yield: float = field(
+        default=0.1, metadata={"help": "Arms making fewer accepted samples per slot are dropped."}
+    )
+    saturation: float = field(
+        default=0.9, metadata={"help": "Held-out score at which a task no longer needs a floor."}
+    )
+
+    def values(self, arms: Sequence[Arm], feedback: Feedback | None) -> dict[Arm, float]:
+        """v = smoothed learnability * yield per arm (0 for arms that make nothing)."""
+        stats = feedback.by_arm() if feedback else {}
+        measured = [s.mean_learnability for s in stats.values() if s.count > 0]
+        prior = sum(measured) / len(measured) if measured else 0.125
+        out: dict[Arm, float] = {}
+        for arm in arms:
+            s = stats.get(arm)
+            n = s.count if s else 0
+            learn = ((s.mean_learnability * n if s else 0.0) + prior * self.prior_weight) / (
+                n + self.prior_weight
+            )
+            out[arm] = learn * self.arm_yield(s) if self.arm_yield(s) >= self.min_yield else 0.0
+        return out
+
+    @staticmethod
+    def arm_yield(stats: ArmStats | None) -> float:
+        if stats is None:
+            return 1.0
+        return min(1.0, (stats.made + 1) / (stats.requested + 1))
+
+    def floor(self, arms: Sequence[Arm], feedback: Feedback | None) -> dict[Arm, float]:
+        """The floor's share per arm: held-out tasks not yet saturated, their fillable levels."""
+        stats = feedback.by_arm() if feedback else {}
+        fillable = [a for a in arms if self.arm_yield(stats.get(a)) >= self.min_yield]
+        heldout = feedback.heldout if feedback else {}
+        if heldout:
+            tasks = sorted(
+                {t for t, _ in fillable if t in heldout and heldout[t] < self.saturation}
+            )
+        else:
+            tasks = sorted({t for t, _ in fillable})
+        out = dict.fromkeys(arms, 0.0)
+        for task in tasks:
+            levels = [a for a in fillable if a[0] == task]
+            for arm in levels:
+                out[arm] = 1.0 / len(tasks) / len(levels)
+        return out
+
+    def allocate(
+        self, arms: Sequence[Arm], total: int, feedback: Feedback | None = None
+    ) -> dict[Arm, int]:
+        rng = random.Random(self.seed)
+        values = self.values(arms, feedback)
+        live = [a for a in arms if values[a] > 0]
+        if not live:  # nothing is fillable or measured: spread evenly
+            return _largest_remainder(dict.fromkeys(arms, 1.0), total, rng)
+        stats = feedback.by_arm() if feedback else {}
+        slots = {a: stats[a].requested if a in stats else 0.0 for a in arms}
+        total_slots = sum(slots.values())
+        best = max(values[a] for a in live)
+        scores = {
+            a: values[a] / best
+            + self.exploration * math.sqrt(math.log(total_slots + 1) / (slots[a] + 1))
+            for a in live
+        }
+        top = max(scores.values())
+        soft = {a: math.exp((scores[a] - top) / self.temperature) for a in live}
+        norm = sum(soft.values())
+        floor = self.floor(arms, feedback)
+        floor_share = self.min_share if sum(floor.values()) > 0 else 0.0
+        weights = {
+            a: (1 - floor_share) * soft.get(a, 0.0) / norm + floor_share * floor[a] for a in arms
+        }
+        quotas = _largest_remainder({a: w for a, w in weights.items() if w > 0}, total, rng)
+        return {a: quotas.get(a, 0) for a in arms}
 
 
-def make_policy(name: str, seed: int = 0) -> UniformPolicy | LearnabilityBandit:
+POLICIES = {
+    "bandit": LearnabilityBandit,
+    "uniform": UniformPolicy,
+    "yield_bandit": YieldAwareBandit,
+}
+
+Policy = UniformPolicy | LearnabilityBandit | YieldAwareBandit
+
+
+def make_policy(name: str, seed: int = 0) -> Policy:
     if name not in POLICIES:
         from scenes.errors import UserError
 

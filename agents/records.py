@@ -119,6 +119,9 @@ class Sample(BaseModel):
     )
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     letter_probs: dict[str, float] | None = None
+    learnability: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="The difficulty signal's learnability value."
+    )
 
     @classmethod
     def from_proposal(cls, proposal: Proposal, iteration: int = 0) -> Sample:
@@ -141,6 +144,7 @@ class Sample(BaseModel):
             reason=self.reason,
             confidence=self.confidence,
             letter_probs=json.dumps(self.letter_probs),
+            learnability=self.learnability,
         )
         return row
 
@@ -162,4 +166,5 @@ class Sample(BaseModel):
             reason=row.get("reason"),
             confidence=row.get("confidence"),
             letter_probs=json.loads(row["letter_probs"]) if row.get("letter_probs") else None,
+            learnability=row.get("learnability"),
         )

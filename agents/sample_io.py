@@ -44,6 +44,7 @@ SAMPLE_SCHEMA = pa.schema(
         ("reason", pa.string()),
         ("confidence", pa.float64()),
         ("letter_probs", pa.string()),
+        ("learnability", pa.float64()),
     ]
 )
 

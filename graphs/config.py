@@ -146,6 +146,19 @@ class LoopSection(Section):
     feedback_decay: float = Field(
         0.5, ge=0, le=1, description="Weight of older rounds when merging feedback."
     )
+    signal: str = Field(
+        "token_confidence",
+        description="Difficulty signal (agents/signals): token_confidence (the paper), "
+        "expected_score, solve_rate or learning_progress.",
+    )
+    policy: str = Field(
+        "yield_bandit",
+        description="Curriculum policy when selection is feedback or band (agents/curriculum.py): "
+        "yield_bandit, bandit (learnability only) or uniform.",
+    )
+    signal_settings: dict[str, Any] = Field(
+        default_factory=dict, description="The signal's own settings, e.g. samples=8."
+    )
 
     @model_validator(mode="after")
     def _bands_are_ordered(self) -> LoopSection:

@@ -25,6 +25,7 @@ from graphs.runtime import (
     training_settings,
     verifier_settings,
 )
+from graphs.signal_step import arm_progress, quota_record, requested_slots, with_progress
 from graphs.state import LoopState, ProposeTask
 from scenes.io import atomic_directory
 
@@ -174,28 +175,12 @@ def execute_verify(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
 
 
 def score(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
-    """The current solver's confidence on every accepted sample (the feedback signal)."""
+    """The configured difficulty signal on every accepted sample (the feedback signal)."""
     iteration = state["iteration"]
-    path = rt.store.scored_path(iteration)
-    if not path.exists():
-        from agents.solver.items import SolverItem
+    if not rt.store.scored_path(iteration).exists():
+        from graphs.signal_step import score_iteration
 
-        accepted = [
-            s
-            for s in rt.store.read_samples(rt.store.samples_path(iteration))
-            if s.verdict == "accepted"
-        ]
-        solver = rt.solver(state["solver_checkpoint"])
-        scenes, dirs = rt.scenes(), rt.scene_dirs()
-        items = [
-            SolverItem.from_sample(
-                s, dirs[s.proposal.scene_id], scenes[s.proposal.scene_id], solver.config.num_frames
-            )
-            for s in accepted
-        ]
-        results = solver.confidence(items) if items else []
-        scored = [result.apply_to(sample) for sample, result in zip(accepted, results, strict=True)]
-        rt.store.write_samples(path, scored)
+        score_iteration(rt, state["solver_checkpoint"], iteration)
     return {}
 
 
@@ -311,10 +296,20 @@ def feedback(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
     iteration = state["iteration"]
     store = rt.store
     scored = store.read_samples(store.scored_path(iteration))
-    current = summarize(scored, rt.thresholds)
+    requested = requested_slots(rt, iteration)
+    current = summarize(scored, rt.thresholds, requested)
     previous = Feedback.model_validate(state["feedback"]) if state.get("feedback") else None
-    merged = merge(previous, current, rt.config.loop.feedback_decay)
     entry = _history_entry(rt, iteration, current, scored)
+    made = {a.arm: int(a.made) for a in current.arms}
+    entry.update(quota_record(requested, made, requested_slots(rt, iteration - 1)))
+    entry["signal"] = rt.config.loop.signal
+    heldout = next(
+        (h["heldout"] for h in reversed([*state["history"], entry]) if h.get("heldout")), None
+    )
+    current.heldout = {k: v for k, v in (heldout or {}).get("tasks", {}).items() if v is not None}
+    merged = merge(previous, current, rt.config.loop.feedback_decay)
+    if rt.config.loop.signal == "learning_progress":
+        merged = with_progress(merged, arm_progress(rt, iteration))
     history = [*state["history"], entry]
     stop = _stop_reason(rt, iteration, history)
     store.write_metrics(history)

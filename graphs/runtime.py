@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.curriculum import BandThresholds, LearnabilityBandit, UniformPolicy
+from agents.curriculum import BandThresholds, Policy, UniformPolicy, make_policy
 from agents.solver.config import SolverConfig
 from evaluation.procspatial_build import ProcSpatialConfig
 from graphs.config import RunConfig
@@ -113,6 +113,10 @@ def check_settings(cfg: RunConfig) -> None:
             "frame_size equal to solver.settings' (or leave them out to follow the solver)"
         )
     training_recipe(cfg, "check")
+    from agents.signals import make_signal
+
+    make_signal(cfg.loop.signal, cfg.loop.signal_settings)
+    make_policy(cfg.loop.policy)
     if cfg.evaluation.enabled:
         procspatial_settings(cfg)
     if cfg.scenes.source == "procedural":
@@ -145,13 +149,16 @@ class LoopRuntime:
     def thresholds(self) -> BandThresholds:
         return BandThresholds(easy=self.config.loop.easy, hard=self.config.loop.hard)
 
-    def policy(self) -> LearnabilityBandit | UniformPolicy:
+    def policy(self) -> Policy:
         seed = self.config.seed
-        return (
-            UniformPolicy(seed=seed)
-            if self.config.loop.selection == "static"
-            else LearnabilityBandit(seed=seed)
-        )
+        if self.config.loop.selection == "static":
+            return UniformPolicy(seed=seed)
+        return make_policy(self.config.loop.policy, seed=seed)
+
+    def signal(self) -> Any:
+        from agents.signals import make_signal
+
+        return make_signal(self.config.loop.signal, self.config.loop.signal_settings)
 
     def sandbox(self) -> Any:
         if self._sandbox is None:

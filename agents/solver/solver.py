@@ -22,7 +22,7 @@ from transformers import (
 )
 
 from agents.solver.config import SolverConfig
-from agents.solver.encoding import prompt_text, scoring_text
+from agents.solver.encoding import ScoringText, prompt_text, scoring_text
 from agents.solver.frames import FrameCache
 from agents.solver.items import AnswerResult, ConfidenceResult, SolverItem
 from agents.solver.prefix import score_shared_prefix, vision_end_marker
@@ -138,9 +138,22 @@ class Solver:
     def confidence(
         self, items: Sequence[SolverItem], blind: bool = False
     ) -> list[ConfidenceResult]:
-        """Teacher-forced confidence in each item's ground truth (blind: without frames).
+        """Teacher-forced confidence in each item's ground truth (blind: without frames)."""
+        texts, scores = self.token_scores(items, blind, self.config.include_end_of_turn)
+        return [
+            confidence_result(item, text, score, blind)
+            for item, text, score in zip(items, texts, scores, strict=True)
+        ]
+
+    def token_scores(
+        self, items: Sequence[SolverItem], blind: bool = False, include_end_of_turn: bool = False
+    ) -> tuple[list[ScoringText], list[TokenScores]]:
+        """Each item's scoring text and teacher-forced scores of its ground-truth reply.
 
         Frames are loaded group by group, so long lists do not hold every image at once.
+        With `include_end_of_turn` the end-of-turn token is scored too, which makes the
+        summed log-probability that of the whole answer string (the difficulty signals
+        compare candidate answers of different lengths with it).
         """
         if self.video and not blind:
             raise ValueError(
@@ -151,12 +164,7 @@ class Solver:
             if not blind and item.num_frames == 0:
                 self.frames.for_item(item, blind)  # raises the explanatory error
         texts = [
-            scoring_text(
-                self.processor,
-                item,
-                0 if blind else item.num_frames,
-                self.config.include_end_of_turn,
-            )
+            scoring_text(self.processor, item, 0 if blind else item.num_frames, include_end_of_turn)
             for item in items
         ]
         scores: list[TokenScores | None] = [None] * len(items)
@@ -182,11 +190,7 @@ class Solver:
             )
             for i, score in zip(chunk, chunk_scores, strict=True):
                 scores[i] = score
-        return [
-            confidence_result(item, text, score, blind)
-            for item, text, score in zip(items, texts, scores, strict=True)
-            if score is not None
-        ]
+        return texts, [score for score in scores if score is not None]
 
     def _shared_groups(self, items: Sequence[SolverItem], blind: bool) -> list[list[int]]:
         """Indices of items showing the same frames, for groups worth sharing (two or more)."""

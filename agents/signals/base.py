@@ -1,0 +1,63 @@
+"""What every difficulty signal returns, and the protocol the loop's scoring step calls.
+
+A signal turns the current solver and a list of accepted samples into, per sample, an
+expected score p in [0, 1] (one scale for multiple choice and numbers, so arms of both
+kinds compete fairly in the curriculum) and a learnability value (how much a sample at
+this p has left to teach; the curriculum favours arms where it is high).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, Field
+
+from agents.records import Sample
+from agents.solver.items import SolverItem
+
+
+class SignalValue(BaseModel):
+    """One sample's difficulty under one signal."""
+
+    sample_id: str | None
+    p: float = Field(ge=0.0, le=1.0, description="Expected score of the solver on this sample.")
+    learnability: float = Field(
+        ge=0.0, le=1.0, description="What is left to learn here (a variance, or a progress rate)."
+    )
+    letter_probs: dict[str, float] | None = Field(
+        default=None, description="Multiple choice: the distribution over the option letters."
+    )
+    detail: dict[str, Any] = Field(
+        default_factory=dict, description="Signal-specific extras (sampled replies, grid size)."
+    )
+
+    def apply_to(self, sample: Sample) -> Sample:
+        """A copy of `sample` carrying this signal (p goes where the loop reads confidence)."""
+        return sample.model_copy(
+            update={
+                "confidence": self.p,
+                "learnability": self.learnability,
+                "letter_probs": self.letter_probs,
+            }
+        )
+
+
+class DifficultySignal(Protocol):
+    """A registered signal: `name` is its `loop.signal` value."""
+
+    name: ClassVar[str]
+
+    def score(self, solver: Any, items: Sequence[SolverItem]) -> list[SignalValue]:
+        """Values for `items` in input order; items carry their ground truth."""
+        ...
+
+
+def require_local_solver(solver: Any, signal: str) -> None:
+    """Signals beyond token_confidence read the model directly; say so for other backends."""
+    if not hasattr(solver, "token_scores"):
+        raise TypeError(
+            f"loop.signal={signal!r} needs the transformers solver backend "
+            f"(got {type(solver).__name__}); use solver.backend=transformers or "
+            "loop.signal=token_confidence"
+        )
