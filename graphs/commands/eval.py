@@ -4,6 +4,7 @@
                    [--protocol paper|lmms-eval|project] [--frames N] [--limit K] [--out DIR]
     ouroboros eval --compare A.json B.json [--out DIR]
     ouroboros eval build-procspatial --out DIR [--size N]
+    ouroboros eval build-viewpoint --out DIR [--size N]
 
 A run prints the per-task table and writes `results.json` (scores, every prediction,
 model, benchmark version, settings) and `scores.png` (one bar per task) to `--out`.
@@ -221,6 +222,43 @@ def build_procspatial_command(
     if manifest.shortfall:
         short = ", ".join(f"{task} {n}" for task, n in manifest.shortfall.items())
         console.print(f"[yellow]short of the balanced quota:[/] {short} (add --num-scenes)")
+
+
+@app.command("build-viewpoint")
+def build_viewpoint_command(
+    out: Annotated[Path, typer.Option(help="Folder to create (must not exist).")],
+    size: Annotated[int, typer.Option(min=1, help="Questions (about; balanced).")] = 150,
+    num_scenes: Annotated[
+        int | None, typer.Option(min=1, help="Scenes (default: one per 8 questions, at least 4).")
+    ] = None,
+    orbit_pairs: Annotated[int, typer.Option(min=1, help="Orbit view pairs per scene.")] = 4,
+    width: Annotated[int, typer.Option(min=16, help="Frame width in pixels.")] = 160,
+    height: Annotated[int, typer.Option(min=16, help="Frame height in pixels.")] = 120,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Sandbox workers (default: CPUs, at most 4).")
+    ] = None,
+) -> None:
+    """Build the held-out viewpoint benchmark (Actial-style orbit pairs, reserved seeds);
+    evaluate it with `--bench procspatial --data OUT`."""
+    from evaluation.procspatial import ProcSpatial
+    from evaluation.viewpoint_bench import ViewpointBenchConfig, build_viewpoint_bench
+
+    config = ViewpointBenchConfig(
+        size=size,
+        num_scenes=num_scenes,
+        orbit_pairs=orbit_pairs,
+        width=width,
+        height=height,
+        workers=workers,
+    )
+    folder = build_viewpoint_bench(out, config, progress=True)
+    manifest = ProcSpatial.load(folder).manifest
+    console.print(
+        f"built the viewpoint benchmark ({manifest.fingerprint}): {manifest.num_rows} questions "
+        f"over {manifest.num_scenes} scenes, seeds {manifest.seed_base}.."
+        f"{manifest.seed_base + manifest.num_scenes - 1}, in {folder}; evaluate with "
+        f"'ouroboros eval --model M --bench procspatial --data {folder}'"
+    )
 
 
 def _load_benchmark(

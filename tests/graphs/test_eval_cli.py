@@ -250,3 +250,32 @@ def test_vsibench_defaults_to_the_paper_protocol(
     lmms = load_report(lmms_out / "results.json")
     assert lmms.settings["number_parse"] == "first_number"
     assert [p.reply for p in lmms.predictions] == [p.reply for p in paper.predictions]
+
+
+def test_build_viewpoint_then_evaluate_it(
+    tiny_model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The viewpoint benchmark is built from the CLI (reserved seeds, orbit pairs only) and
+    evaluated like ProcSpatial."""
+    bench = tmp_path / "viewpoint"
+    code = main(
+        [
+            "eval", "build-viewpoint", "--out", str(bench), "--size", "6", "--num-scenes", "1",
+            "--orbit-pairs", "2", "--width", "64", "--height", "48", "--workers", "1",
+        ]
+    )  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    manifest = json.loads((bench / "manifest.json").read_text())
+    assert manifest["name"] == "viewpoint" and manifest["num_rows"] >= 1
+    assert set(manifest["question_types"]) <= {
+        "viewpoint_camera_translation",
+        "viewpoint_object_translation",
+        "viewpoint_camera_rotation",
+    }
+    assert "built the viewpoint benchmark" in printed
+    out = tmp_path / "scores"
+    code = main(["eval", "--model", tiny_model, "--data", str(bench), "--out", str(out), *TINY])
+    assert code == 0, capsys.readouterr().out
+    assert len(load_report(out / "results.json").predictions) == manifest["num_rows"]
+    assert main(["eval", "build-viewpoint", "--out", str(bench)]) == 2  # exists: one-line error
