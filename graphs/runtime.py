@@ -116,6 +116,15 @@ def check_settings(cfg: RunConfig) -> None:
     from agents.signals import make_signal
 
     make_signal(cfg.loop.signal, cfg.loop.signal_settings)
+    if solver.backend != "transformers" and cfg.loop.signal in (
+        "expected_score",
+        "learning_progress",
+    ):
+        raise UserError(
+            f"invalid configuration: loop.signal={cfg.loop.signal} scores candidate answers with "
+            f"the transformers solver's token scores, which solver.settings.backend="
+            f"{solver.backend} does not give; use loop.signal=token_confidence or solve_rate"
+        )
     make_policy(cfg.loop.policy)
     if cfg.evaluation.enabled:
         procspatial_settings(cfg)
@@ -181,10 +190,10 @@ class LoopRuntime:
         """The solver for a checkpoint, loaded once: the blind check, scoring and the next
         baseline or evaluation of the same checkpoint share it."""
         if self._solver is None or self._solver[0] != model:
-            from agents.solver.solver import Solver
+            from agents.solver.solver import load_solver
 
-            self._solver = None
-            self._solver = (model, Solver(solver_settings(self.config, model)))
+            self._solver = None  # the configured backend: transformers, vllm or vilasr
+            self._solver = (model, load_solver(solver_settings(self.config, model)))
         return self._solver[1]
 
     def release_solver(self) -> None:

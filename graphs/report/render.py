@@ -105,7 +105,21 @@ def render_page(run: RunData, gallery: Gallery) -> str:
             for v in ("accepted", "rejected")
         },
         task_colour=colours,
+        transcripts_html=latest_transcripts(run),
     )
+
+
+def latest_transcripts(run: RunData) -> str:
+    """The drawing solver's gallery for the newest held-out evaluation that saved transcripts
+    (runs with `solver.settings.backend=vilasr`); empty for every other solver."""
+    from graphs.report.transcripts import render_transcripts, transcript_folders
+
+    folders = [p for p in run.root.glob("**/*-transcripts") if p.is_dir()]
+    for folder in sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True):
+        found = transcript_folders(folder)
+        if found:
+            return render_transcripts(found)
+    return ""
 
 
 def status_line(run: RunData) -> str:

@@ -72,3 +72,45 @@ def test_the_loop_trains_with_the_actial_recipe(tmp_path: Path) -> None:
     train = store.read_json(store.train_result_path(0))
     assert train["global_step"] == 2  # the loop's own GRPO steps
     assert "/grpo/" in state["solver_checkpoint"]
+
+
+VILASR_LOOP = [
+    *TINY_LOOP,
+    "loop.iterations=1",
+    "verifier.blind_check=false",
+    "proposer.per_iteration=12",
+    "evaluation.settings.size=6",
+    "training.recipe=vilasr",
+    "solver.settings.backend=vilasr",
+]
+
+
+@pytest.mark.slow
+def test_the_loop_trains_with_the_vilasr_recipe_and_the_report_shows_transcripts(
+    tmp_path: Path,
+) -> None:
+    """`training.recipe=vilasr` with the drawing solver: cold start, RRS and tool GRPO run
+    inside the loop, held-out evaluation saves transcripts, and the report's gallery shows them."""
+    from graphs.nodes import transcripts_dir
+    from graphs.report import build_report
+
+    cfg = load_config(overrides=VILASR_LOOP)
+    check_settings(cfg)
+    store = RunStore(tmp_path / "run")
+    runtime = LoopRuntime(config=cfg, store=store, quiet=True)
+    try:
+        with open_checkpointer(store) as saver:
+            graph = build_graph(cfg, checkpointer=saver, runtime=runtime)
+            graph.invoke({}, run_config(cfg))
+    finally:
+        runtime.close()
+    assert store.read_json(store.train_result_path(0))["global_step"] >= 1
+    saved = list(transcripts_dir(store.eval_result_path(0)).glob("*/transcript.json"))
+    assert saved, "the held-out evaluation saved no transcript"
+    page = build_report(store.root, tmp_path / "report.html").read_text()
+    assert "Drawing transcripts" in page and "data:image/png;base64," in page
+
+
+def test_signals_that_need_token_scores_refuse_other_backends() -> None:
+    with pytest.raises(UserError, match="backend=vilasr does not give"):
+        check_settings(load_config(overrides=[*VILASR_LOOP, "loop.signal=expected_score"]))
