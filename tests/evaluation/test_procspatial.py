@@ -41,7 +41,7 @@ from scenes.schema import Scene
 
 SMALL = {
     "size": 40,
-    "num_scenes": 4,
+    "num_scenes": 6,  # route planning needs 6 of these tiny rooms for its levels 4-5
     "frames": 16,
     "width": 64,
     "height": 48,
@@ -82,8 +82,8 @@ def test_built_scenes_use_reserved_seeds(built: Path) -> None:
     seeds = [
         Scene.load(path).provenance["seed"] for path in sorted((built / "procspatial").iterdir())
     ]
-    assert seeds == list(range(HELD_OUT_SEED_START, HELD_OUT_SEED_START + 4))
-    assert manifest.seed_base == HELD_OUT_SEED_START and manifest.num_scenes == 4
+    assert seeds == list(range(HELD_OUT_SEED_START, HELD_OUT_SEED_START + 6))
+    assert manifest.seed_base == HELD_OUT_SEED_START and manifest.num_scenes == 6
 
 
 # -- allocation and balance ------------------------------------------------------------
