@@ -8,6 +8,7 @@ task names whole in logs.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -18,8 +19,18 @@ from rich.table import Table
 
 #: Console width when output is not a terminal (a log file): wide enough for every task name.
 LOG_WIDTH = 160
-#: Stages shorter than this print no line when they finish (they would only add noise).
+#: Stages shorter than this print no line when they finish (they would only add noise);
+#: "prepare" always prints one. OUROBOROS_STAGE_LINES_AFTER_S changes it (0: every stage).
 REPORT_AFTER_S = 2.0
+
+
+def report_after_s() -> float:
+    """Seconds after which a finished stage prints its line (the environment may say)."""
+    try:
+        return float(os.environ.get("OUROBOROS_STAGE_LINES_AFTER_S", REPORT_AFTER_S))
+    except ValueError:
+        return REPORT_AFTER_S
+
 
 STAGE_LABELS: dict[str, str] = {
     "prepare": "preparing: scenes, starting solver, held-out set, baseline evaluation",
@@ -106,7 +117,9 @@ class StageDisplay:
         if not self._running:
             self.current, self.last = None, name
         seconds = time.perf_counter() - began
-        if not self.quiet and seconds >= REPORT_AFTER_S and name != "propose":
+        # the first stage always reports, so a log shows the run got going
+        long_enough = seconds >= report_after_s() or name == "prepare"
+        if not self.quiet and long_enough and name != "propose":
             console().print(f"[dim]  {label}: {seconds:.1f} s[/]")
 
     def _label(self, name: str) -> str:
