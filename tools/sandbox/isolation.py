@@ -159,7 +159,7 @@ def _traversable_parents(paths: list[str]) -> list[str]:
     """bwrap makes missing parent folders 0700 when root, which the run's uid could not
     enter: create them first, 0755 (they are empty but for what is mounted below)."""
     parents = {str(parent) for path in paths for parent in PurePosixPath(path).parents}
-    parents.discard("/")
+    parents -= {"/", *JAIL_PRIVATE_DIRS}  # private tmpfs mounts, made before these folders
     ordered = sorted(parents, key=lambda folder: (folder.count("/"), folder))
     return [arg for folder in ordered for arg in ("--perms", "0755", "--dir", folder)]
 
@@ -181,17 +181,13 @@ def bwrap_prefix(
     # No --die-with-parent: its signal fires when the *thread* that started bwrap ends, and
     # workers are (re)started from run_many's short-lived threads. A worker ends on its own
     # when the host's pipe closes (host exit or SIGKILL included), and bwrap with it.
+    # The private /tmp and /dev/shm come first, so an interpreter installed below /tmp (a
+    # clone checked out there, with its .venv) is bound read-only on top of them.
     return (
         "bwrap",
         *namespaces,
         "--hostname",
         "sandbox",
-        *_traversable_parents(mount_points),
-        *_system_mounts(),
-        *binds,
-        "--ro-bind",
-        library_dir,
-        JAIL_LIBRARY,
         "--dev",
         "/dev",
         "--proc",
@@ -208,6 +204,12 @@ def bwrap_prefix(
         str(limits.shm_mb * mib),
         "--tmpfs",
         "/dev/shm",
+        *_traversable_parents(mount_points),
+        *_system_mounts(),
+        *binds,
+        "--ro-bind",
+        library_dir,
+        JAIL_LIBRARY,
         "--perms",
         "0711",
         "--size",
