@@ -35,6 +35,9 @@ LAUNCHERS = ("bwrap", "unshare", "none")
 PROBE_TIMEOUT_S = 20.0
 JAIL_RUNS_ROOT = "/sandbox/runs"
 JAIL_LIBRARY = "/sandbox/lib"
+#: Interpreter folders that live below a jail-private folder (a clone checked out in /tmp,
+#: its .venv included) appear here instead, so the private /tmp stays empty.
+JAIL_RELOCATED = "/sandbox/host"
 JAIL_PRIVATE_DIRS = ("/tmp", "/dev/shm")
 # What a jailed Python needs besides its own installation: the dynamic loader, the shared
 # libraries, the loader's cache and the time zone data. Absent paths are skipped.
@@ -75,9 +78,15 @@ class Launcher:
     private_dirs: tuple[str, ...] = field(default=())  # jail-private, emptied after each run
     library_dir: str | None = None  # where the library folder appears (None: where it is)
     seccomp: bytes | None = None  # compiled filter bwrap loads before starting the worker
+    relocates: bool = False  # interpreter paths below /tmp or /dev/shm move (jail_path)
 
     def command(self, worker_command: list[str]) -> list[str]:
-        return [*self.prefix, *worker_command]
+        return [*self.prefix, *self._inside(worker_command)]
+
+    def _inside(self, worker_command: list[str]) -> list[str]:
+        if not self.relocates or not worker_command:
+            return list(worker_command)
+        return [jail_path(worker_command[0]), *worker_command[1:]]
 
     def open_command(self, worker_command: list[str]) -> tuple[list[str], tuple[int, ...]]:
         """The command and the descriptors it needs passed (the seccomp filter's pipe);
@@ -91,7 +100,16 @@ class Launcher:
             os.close(write_end)
         end = self.prefix.index("--")
         prefix = [*self.prefix[:end], "--seccomp", str(read_end), *self.prefix[end:]]
-        return [*prefix, *worker_command], (read_end,)
+        return [*prefix, *self._inside(worker_command)], (read_end,)
+
+
+def jail_path(host_path: str) -> str:
+    """Where a host path of the interpreter appears in the jail: the same place, unless it
+    lies below a jail-private folder (then under JAIL_RELOCATED)."""
+    for private in JAIL_PRIVATE_DIRS:
+        if host_path == private or host_path.startswith(private + "/"):
+            return JAIL_RELOCATED + host_path
+    return host_path
 
 
 # A root worker keeps the few capabilities it needs to hand each run its own uid
@@ -176,8 +194,9 @@ def bwrap_prefix(
         namespaces += [arg for cap in ROOT_WORKER_CAPABILITIES for arg in ("--cap-add", cap)]
     else:
         namespaces = ["--unshare-all", "--cap-drop", "ALL"]
-    binds = [arg for path in read_only for arg in ("--ro-bind", path, path)]
-    mount_points = [*read_only, *SYSTEM_READ_ONLY, JAIL_LIBRARY, JAIL_RUNS_ROOT]
+    binds = [arg for path in read_only for arg in ("--ro-bind", path, jail_path(path))]
+    inside = [jail_path(path) for path in read_only]
+    mount_points = [*inside, *SYSTEM_READ_ONLY, JAIL_LIBRARY, JAIL_RUNS_ROOT]
     # No --die-with-parent: its signal fires when the *thread* that started bwrap ends, and
     # workers are (re)started from run_many's short-lived threads. A worker ends on its own
     # when the host's pipe closes (host exit or SIGKILL included), and bwrap with it.
@@ -245,7 +264,13 @@ def make_launcher(
     if name == "bwrap":
         prefix = bwrap_prefix(jail_read_only_paths(python), library_dir, is_root, limits)
         return Launcher(
-            name, prefix, JAIL_RUNS_ROOT, JAIL_PRIVATE_DIRS, JAIL_LIBRARY, filter_program()
+            name,
+            prefix,
+            JAIL_RUNS_ROOT,
+            JAIL_PRIVATE_DIRS,
+            JAIL_LIBRARY,
+            filter_program(),
+            relocates=True,
         )
     if name == "unshare":
         return Launcher(name, unshare_prefix(is_root))
