@@ -50,7 +50,7 @@ def test_bwrap_jail_shows_only_the_interpreter_libraries_and_library_folder() ->
     assert ("/", "/") not in binds, "the host's root must not be visible"
     assert ("/tmp/pool/lib", isolation.JAIL_LIBRARY) in binds
     for path in read_only:
-        assert (path, path) in binds
+        assert (path, isolation.jail_path(path)) in binds
     assert os.path.realpath(sys.base_prefix) in read_only
     assert not [b for b in binds if b[0].startswith(("/etc/passwd", "/home", "/work/wt"))]
     for flag in ("--unshare-all", "--cap-drop"):
@@ -109,3 +109,18 @@ def test_seccomp_filter_refuses_listed_calls_and_x32_and_allows_the_rest() -> No
         assert verdict(seccomp.AUDIT_ARCH_X86_64, allowed) == seccomp.SECCOMP_RET_ALLOW
     assert verdict(seccomp.AUDIT_ARCH_X86_64, seccomp.X32_SYSCALL_BIT + 1) == refuse
     assert verdict(0x40000003, 1) == seccomp.SECCOMP_RET_KILL_PROCESS  # i386 ABI
+
+
+def test_an_interpreter_below_tmp_is_relocated_so_the_private_tmp_stays_empty() -> None:
+    """A clone checked out under /tmp (its .venv too) must not show up in the jail's /tmp."""
+    prefix = isolation.bwrap_prefix(["/tmp/ci/main/.venv"], "/tmp/pool/lib", is_root=True)
+    binds = _mounts(prefix, "--ro-bind")
+    relocated = isolation.JAIL_RELOCATED + "/tmp/ci/main/.venv"
+    assert ("/tmp/ci/main/.venv", relocated) in binds
+    assert not [b for b in binds if b[1].startswith("/tmp")]
+    assert isolation.jail_path("/usr/local") == "/usr/local"
+    launcher = isolation.Launcher("bwrap", prefix, relocates=True)
+    assert launcher.command(["/tmp/ci/main/.venv/bin/python", "-I"])[-2:] == [
+        relocated + "/bin/python",
+        "-I",
+    ]
