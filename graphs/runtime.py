@@ -113,17 +113,15 @@ def check_settings(cfg: RunConfig) -> None:
             "frame_size equal to solver.settings' (or leave them out to follow the solver)"
         )
     training_recipe(cfg, "check")
-    from agents.signals import make_signal
+    from agents.signals import SIGNALS, make_signal
 
     make_signal(cfg.loop.signal, cfg.loop.signal_settings)
-    if solver.backend != "transformers" and cfg.loop.signal in (
-        "expected_score",
-        "learning_progress",
-    ):
+    signal_class = SIGNALS[cfg.loop.signal]
+    if solver.backend != "transformers" and signal_class.needs_local_solver:
         raise UserError(
-            f"invalid configuration: loop.signal={cfg.loop.signal} scores candidate answers with "
-            f"the transformers solver's token scores, which solver.settings.backend="
-            f"{solver.backend} does not give; use loop.signal=token_confidence or solve_rate"
+            f"invalid configuration: loop.signal={cfg.loop.signal} reads the transformers "
+            f"solver's model directly, which solver.settings.backend={solver.backend} does not "
+            "give; use loop.signal=token_confidence"
         )
     make_policy(cfg.loop.policy)
     if cfg.evaluation.enabled:

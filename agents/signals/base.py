@@ -47,6 +47,9 @@ class DifficultySignal(Protocol):
     """A registered signal: `name` is its `loop.signal` value."""
 
     name: ClassVar[str]
+    #: Whether it reads the transformers model directly (token scores, sampling), which the
+    #: vllm and vilasr backends do not offer; checked before a run starts.
+    needs_local_solver: ClassVar[bool]
 
     def score(self, solver: Any, items: Sequence[SolverItem]) -> list[SignalValue]:
         """Values for `items` in input order; items carry their ground truth."""
@@ -58,6 +61,6 @@ def require_local_solver(solver: Any, signal: str) -> None:
     if not hasattr(solver, "token_scores"):
         raise TypeError(
             f"loop.signal={signal!r} needs the transformers solver backend "
-            f"(got {type(solver).__name__}); use solver.backend=transformers or "
+            f"(got {type(solver).__name__}); use solver.settings.backend=transformers or "
             "loop.signal=token_confidence"
         )

@@ -57,6 +57,7 @@ def distribution_moments(
 @dataclass
 class ExpectedScore:
     name: ClassVar[str] = "expected_score"
+    needs_local_solver: ClassVar[bool] = True
     grid_size: int = field(default=41, metadata={"help": "Candidate numbers per numeric sample."})
     span: float = field(
         default=1.0, metadata={"help": "Grid covers g/10^span .. g*10^span (decades)."}

@@ -24,6 +24,7 @@ Arm = tuple[str, int]
 @dataclass
 class LearningProgress:
     name: ClassVar[str] = "learning_progress"
+    needs_local_solver: ClassVar[bool] = True
     smoothing: float = field(
         default=0.5, metadata={"help": "EMA weight a of the newest |change| (1: no memory)."}
     )

@@ -26,6 +26,7 @@ from training.rewards import score_answer
 @dataclass
 class SolveRate:
     name: ClassVar[str] = "solve_rate"
+    needs_local_solver: ClassVar[bool] = True
     samples: int = field(default=8, metadata={"help": "Sampled answers per question (k)."})
     temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (0: greedy)."})
     seed: int = field(default=0, metadata={"help": "Seed of the sampler, for repeatable runs."})

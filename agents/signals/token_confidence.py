@@ -19,6 +19,7 @@ from agents.solver.items import SolverItem
 @dataclass
 class TokenConfidence:
     name: ClassVar[str] = "token_confidence"
+    needs_local_solver: ClassVar[bool] = False
 
     def score(self, solver: Any, items: Sequence[SolverItem]) -> list[SignalValue]:
         results = solver.confidence(items) if items else []

@@ -111,6 +111,8 @@ def test_the_loop_trains_with_the_vilasr_recipe_and_the_report_shows_transcripts
     assert "Drawing transcripts" in page and "data:image/png;base64," in page
 
 
-def test_signals_that_need_token_scores_refuse_other_backends() -> None:
-    with pytest.raises(UserError, match="backend=vilasr does not give"):
-        check_settings(load_config(overrides=[*VILASR_LOOP, "loop.signal=expected_score"]))
+def test_signals_that_read_the_model_directly_refuse_other_backends() -> None:
+    for signal in ("expected_score", "solve_rate", "learning_progress"):
+        with pytest.raises(UserError, match="backend=vilasr does not give"):
+            check_settings(load_config(overrides=[*VILASR_LOOP, f"loop.signal={signal}"]))
+    check_settings(load_config(overrides=[*VILASR_LOOP, "loop.signal=token_confidence"]))
