@@ -271,21 +271,17 @@ def _evaluate(rt: LoopRuntime, model: str, path: Any) -> dict[str, Any] | None:
     bench = ProcSpatial.load(rt.store.eval_dir)
     solver = rt.solver(model)
     tools = getattr(solver, "tools", None)  # the ViLaSR drawing solver keeps its transcripts
-    if tools is not None and hasattr(tools, "transcripts_dir"):
-        tools.transcripts_dir = str(transcripts_dir(path))
+    keeps_transcripts = hasattr(tools, "transcripts_dir")
+    if keeps_transcripts:
+        tools.transcripts_dir = str(rt.store.transcripts_dir(path))
     try:
         report = run_eval(solver, bench, batch_size=rt.config.evaluation.batch_size, model=model)
     finally:
-        if tools is not None and hasattr(tools, "transcripts_dir"):
+        if keeps_transcripts:
             tools.transcripts_dir = None
     data = report.model_dump(mode="json")
     rt.store.write_json(path, data)
     return _summary(data)
-
-
-def transcripts_dir(eval_path: Path) -> Path:
-    """Where a held-out evaluation's drawing transcripts go (next to its result file)."""
-    return eval_path.parent / f"{eval_path.stem}-transcripts"
 
 
 def _summary(report: dict[str, Any]) -> dict[str, Any]:

@@ -97,6 +97,11 @@ class RunStore:
     def eval_result_path(self, iteration: int) -> Path:
         return self.iteration_dir(iteration) / "eval.json"
 
+    @staticmethod
+    def transcripts_dir(eval_path: Path) -> Path:
+        """Where a held-out evaluation's drawing transcripts go (next to its result file)."""
+        return eval_path.parent / f"{eval_path.stem}-transcripts"
+
     def trajectories_path(self, iteration: int) -> Path:
         return self.iteration_dir(iteration) / "trajectories.jsonl"
 

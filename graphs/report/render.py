@@ -113,10 +113,12 @@ def latest_transcripts(run: RunData) -> str:
     """The drawing solver's gallery for the newest held-out evaluation that saved transcripts
     (runs with `solver.settings.backend=vilasr`); empty for every other solver."""
     from graphs.report.transcripts import render_transcripts, transcript_folders
+    from graphs.store import RunStore
 
-    folders = [p for p in run.root.glob("**/*-transcripts") if p.is_dir()]
-    for folder in sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True):
-        found = transcript_folders(folder)
+    store = RunStore(run.root)
+    newest_first = [store.eval_result_path(it.iteration) for it in reversed(run.iterations)]
+    for eval_path in [*newest_first, store.initial_eval_path]:
+        found = transcript_folders(store.transcripts_dir(eval_path))
         if found:
             return render_transcripts(found)
     return ""

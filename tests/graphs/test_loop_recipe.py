@@ -91,7 +91,6 @@ def test_the_loop_trains_with_the_vilasr_recipe_and_the_report_shows_transcripts
 ) -> None:
     """`training.recipe=vilasr` with the drawing solver: cold start, RRS and tool GRPO run
     inside the loop, held-out evaluation saves transcripts, and the report's gallery shows them."""
-    from graphs.nodes import transcripts_dir
     from graphs.report import build_report
 
     cfg = load_config(overrides=VILASR_LOOP)
@@ -105,7 +104,7 @@ def test_the_loop_trains_with_the_vilasr_recipe_and_the_report_shows_transcripts
     finally:
         runtime.close()
     assert store.read_json(store.train_result_path(0))["global_step"] >= 1
-    saved = list(transcripts_dir(store.eval_result_path(0)).glob("*/transcript.json"))
+    saved = list(store.transcripts_dir(store.eval_result_path(0)).glob("*/transcript.json"))
     assert saved, "the held-out evaluation saved no transcript"
     page = build_report(store.root, tmp_path / "report.html").read_text()
     assert "Drawing transcripts" in page and "data:image/png;base64," in page
