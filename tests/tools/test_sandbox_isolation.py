@@ -119,7 +119,7 @@ def test_an_interpreter_below_tmp_is_relocated_so_the_private_tmp_stays_empty() 
     assert ("/tmp/ci/main/.venv", relocated) in binds
     assert not [b for b in binds if b[1].startswith("/tmp")]
     assert isolation.jail_path("/usr/local") == "/usr/local"
-    launcher = isolation.Launcher("bwrap", prefix, relocates=True)
+    launcher = isolation.Launcher("bwrap", prefix)
     assert launcher.command(["/tmp/ci/main/.venv/bin/python", "-I"])[-2:] == [
         relocated + "/bin/python",
         "-I",

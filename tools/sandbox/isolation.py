@@ -78,13 +78,12 @@ class Launcher:
     private_dirs: tuple[str, ...] = field(default=())  # jail-private, emptied after each run
     library_dir: str | None = None  # where the library folder appears (None: where it is)
     seccomp: bytes | None = None  # compiled filter bwrap loads before starting the worker
-    relocates: bool = False  # interpreter paths below /tmp or /dev/shm move (jail_path)
 
     def command(self, worker_command: list[str]) -> list[str]:
         return [*self.prefix, *self._inside(worker_command)]
 
     def _inside(self, worker_command: list[str]) -> list[str]:
-        if not self.relocates or not worker_command:
+        if self.name != "bwrap" or not worker_command:  # only the jail moves paths (jail_path)
             return list(worker_command)
         return [jail_path(worker_command[0]), *worker_command[1:]]
 
@@ -177,7 +176,7 @@ def _traversable_parents(paths: list[str]) -> list[str]:
     """bwrap makes missing parent folders 0700 when root, which the run's uid could not
     enter: create them first, 0755 (they are empty but for what is mounted below)."""
     parents = {str(parent) for path in paths for parent in PurePosixPath(path).parents}
-    parents -= {"/", *JAIL_PRIVATE_DIRS}  # private tmpfs mounts, made before these folders
+    parents.discard("/")
     ordered = sorted(parents, key=lambda folder: (folder.count("/"), folder))
     return [arg for folder in ordered for arg in ("--perms", "0755", "--dir", folder)]
 
@@ -200,13 +199,17 @@ def bwrap_prefix(
     # No --die-with-parent: its signal fires when the *thread* that started bwrap ends, and
     # workers are (re)started from run_many's short-lived threads. A worker ends on its own
     # when the host's pipe closes (host exit or SIGKILL included), and bwrap with it.
-    # The private /tmp and /dev/shm come first, so an interpreter installed below /tmp (a
-    # clone checked out there, with its .venv) is bound read-only on top of them.
     return (
         "bwrap",
         *namespaces,
         "--hostname",
         "sandbox",
+        *_traversable_parents(mount_points),
+        *_system_mounts(),
+        *binds,
+        "--ro-bind",
+        library_dir,
+        JAIL_LIBRARY,
         "--dev",
         "/dev",
         "--proc",
@@ -223,12 +226,6 @@ def bwrap_prefix(
         str(limits.shm_mb * mib),
         "--tmpfs",
         "/dev/shm",
-        *_traversable_parents(mount_points),
-        *_system_mounts(),
-        *binds,
-        "--ro-bind",
-        library_dir,
-        JAIL_LIBRARY,
         "--perms",
         "0711",
         "--size",
@@ -264,13 +261,7 @@ def make_launcher(
     if name == "bwrap":
         prefix = bwrap_prefix(jail_read_only_paths(python), library_dir, is_root, limits)
         return Launcher(
-            name,
-            prefix,
-            JAIL_RUNS_ROOT,
-            JAIL_PRIVATE_DIRS,
-            JAIL_LIBRARY,
-            filter_program(),
-            relocates=True,
+            name, prefix, JAIL_RUNS_ROOT, JAIL_PRIVATE_DIRS, JAIL_LIBRARY, filter_program()
         )
     if name == "unshare":
         return Launcher(name, unshare_prefix(is_root))
