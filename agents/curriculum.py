@@ -346,7 +346,7 @@ Policy = UniformPolicy | LearnabilityBandit | YieldAwareBandit
 
 def make_policy(name: str, seed: int = 0) -> Policy:
     if name not in POLICIES:
-        from scenes.errors import UserError
+        from common.errors import UserError
 
         raise UserError(f"unknown curriculum policy {name!r}; choose one of {sorted(POLICIES)}")
     return POLICIES[name](seed=seed)

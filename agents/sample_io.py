@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from agents.records import Sample
-from scenes.errors import UserError
-from scenes.io import atomic_write_bytes
+from common.errors import UserError
+from common.io import atomic_write_bytes
 from tools.sandbox.base import utf8_text
 
 SAMPLE_SCHEMA = pa.schema(

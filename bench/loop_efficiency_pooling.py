@@ -24,8 +24,8 @@ def build_pools(cfg: Any, scenes_dir: Path, per_arm: int, out: Path) -> dict[str
     from agents.proposers import ProgrammaticConfig, ProgrammaticProposer
     from agents.sample_io import write_samples
     from agents.verifier import Verifier
+    from common.io import atomic_write_text
     from graphs.runtime import verifier_settings
-    from scenes.io import atomic_write_text
     from scenes.schema import Scene, list_scene_dirs
     from tools.sandbox import make_sandbox
 

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from agents.sample_io import read_samples, write_samples
+from common.io import atomic_directory, atomic_write_text
 from graphs.config import RunConfig
 from graphs.runtime import procspatial_settings, solver_settings, training_settings
 from graphs.store import RunStore
-from scenes.io import atomic_directory, atomic_write_text
 from scenes.schema import Scene, list_scene_dirs
 from training.warmup import WarmupConfig, build_warmup_samples, train_warmup
 

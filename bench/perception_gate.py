@@ -37,9 +37,9 @@ if str(ROOT) not in sys.path:
 
 from agents.sample_io import read_samples, write_samples  # noqa: E402
 from agents.solver.weights import SEEING_TINY_DIR  # noqa: E402
+from common.io import atomic_directory, atomic_write_text  # noqa: E402
 from graphs.config import load_config  # noqa: E402
 from graphs.runtime import solver_settings, training_settings  # noqa: E402
-from scenes.io import atomic_directory, atomic_write_text  # noqa: E402
 from scenes.schema import Scene, list_scene_dirs  # noqa: E402
 from training.warmup import WarmupConfig, build_warmup_samples, train_warmup  # noqa: E402
 

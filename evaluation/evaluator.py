@@ -28,10 +28,10 @@ from rich.progress import (
 from agents.records import AnswerKind
 from agents.solver.frames import ClipTiming
 from agents.solver.items import SolverItem
+from common.errors import UserError
 from evaluation.metrics import aggregate, answer_kind_of, parsed_answer, score_row
 from evaluation.protocols import PROTOCOLS, EvalProtocol
 from evaluation.records import Benchmark, BenchmarkRow, EvalResult, EvalRow
-from scenes.errors import UserError
 
 if TYPE_CHECKING:
     from agents.solver.solver import SolverBackend

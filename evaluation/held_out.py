@@ -9,7 +9,7 @@ imports nothing heavy so the run configuration can call it while validating.
 
 from __future__ import annotations
 
-from scenes.errors import UserError
+from common.errors import UserError
 
 #: Procedural seeds at or above this value are reserved for held-out benchmarks.
 HELD_OUT_SEED_START = 1_000_000

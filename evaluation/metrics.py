@@ -18,8 +18,8 @@ from typing import Any, Literal
 import numpy as np
 
 from agents.records import OPTION_LETTERS, RELATIVE_DIRECTION_LEVELS, VSIBENCH_TASKS, AnswerKind
+from common.errors import UserError
 from evaluation.records import EvalResult, EvalRow, MetricName, PartScore, TaskScore
-from scenes.errors import UserError
 
 #: VSI-Bench's multiple-choice question types (its MCA_QUESTION_TYPES), scored by accuracy.
 MULTIPLE_CHOICE_TASKS: tuple[str, ...] = (

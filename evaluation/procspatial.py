@@ -24,10 +24,10 @@ from PIL import Image
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.records import RELATIVE_DIRECTION_LEVELS, VSIBENCH_TASKS, AnswerKind
+from common.errors import UserError, field_problem
 from evaluation.metrics import MULTIPLE_CHOICE_TASKS, NUMERIC_TASKS
 from evaluation.records import BenchmarkRow
 from evaluation.vsibench import load_benchmark_rows, select_rows
-from scenes.errors import UserError, field_problem
 from scenes.sampling import uniform_positions
 from scenes.schema import Scene
 

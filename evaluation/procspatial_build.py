@@ -37,6 +37,8 @@ from agents.execution import execute
 from agents.proposers import ProgrammaticConfig, ProgrammaticProposer
 from agents.records import Sample
 from agents.verifier import CHECKS, Verifier, VerifierConfig
+from common.errors import UserError
+from common.io import atomic_directory, atomic_write_bytes, atomic_write_text
 from evaluation.held_out import HELD_OUT_SEED_START, check_held_out_seeds
 from evaluation.procspatial import (
     MANIFEST_FILE,
@@ -56,8 +58,6 @@ from evaluation.procspatial_plan import (
     to_row,
     unusable_reason,
 )
-from scenes.errors import UserError
-from scenes.io import atomic_directory, atomic_write_bytes, atomic_write_text
 from scenes.procedural.generate import GENERATOR_VERSION, write_scene
 from scenes.schema import Scene
 from tools.sandbox import Sandbox, make_sandbox

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agents.solver.frames import FrameInput, FrameSettings, load_frame_settings
+from common.errors import UserError
 from evaluation.metrics import NumberParse
 from evaluation.video import Rounding
-from scenes.errors import UserError
 
 #: The paper's frame count per model family (evaluate_all_in_one.sh: InternVL2 `_8f`,
 #: GPT-4o `max_frames_num=16`, every other open model `num_frames=32`).

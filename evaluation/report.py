@@ -15,11 +15,11 @@ from rich import box
 from rich.table import Table
 
 from agents.records import RELATIVE_DIRECTION_LEVELS, VSIBENCH_TASKS
+from common.errors import UserError, field_problem
+from common.io import atomic_write_text
 from evaluation.evaluator import EvalReport
 from evaluation.metrics import NUMERIC_TASKS, RELATIVE_DIRECTION
 from evaluation.records import TaskScore
-from scenes.errors import UserError, field_problem
-from scenes.io import atomic_write_text
 
 RESULTS_FILE = "results.json"
 CHART_FILE = "scores.png"

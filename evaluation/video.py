@@ -17,7 +17,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from scenes.errors import UserError
+from common.errors import UserError
 from scenes.sampling import uniform_positions
 
 Rounding = Literal["floor", "round"]

@@ -18,10 +18,10 @@ import pyarrow.parquet as pq
 from PIL import Image
 from pydantic import ValidationError
 
+from common.errors import UserError, field_problem
 from evaluation.metrics import MULTIPLE_CHOICE_TASKS, NUMERIC_TASKS, parse_number
 from evaluation.records import BenchmarkRow
 from evaluation.video import Rounding, VideoClip, read_video_clip
-from scenes.errors import UserError, field_problem
 
 #: lmms-eval's VSI-Bench prompt parts (vsibench.yaml defaults; the empty pre_prompt falls
 #: back to the sentence below in `vsibench_doc_to_text`).

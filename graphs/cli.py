@@ -15,8 +15,8 @@ import typer
 import typer._click as typer_click
 from rich.console import Console
 
+from common.errors import UserError
 from graphs.interrupts import INTERRUPTED_EXIT_CODE, Interrupted
-from scenes.errors import UserError
 
 # name -> "module:attribute" of a typer.Typer (a group) or a plain function (a command).
 COMMAND_GROUPS: dict[str, str] = {

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from scenes.errors import UserError
+from common.errors import UserError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 

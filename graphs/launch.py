@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 import training.accelerate
-from scenes.errors import UserError
+from common.errors import UserError
 from training.checkpoints import TrainResult, completed_result
 from training.config import GRPOSettings, SFTSettings
 

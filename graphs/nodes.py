@@ -17,6 +17,7 @@ from agents.curriculum import Feedback, merge, summarize
 from agents.proposers.base import ProposalBatch
 from agents.records import Sample
 from agents.solver.weights import TINY_MODELS
+from common.io import atomic_directory
 from graphs.planning import split_quotas
 from graphs.runtime import (
     LoopRuntime,
@@ -27,7 +28,6 @@ from graphs.runtime import (
 )
 from graphs.signal_step import arm_progress, quota_record, requested_slots, with_progress
 from graphs.state import LoopState, ProposeTask
-from scenes.io import atomic_directory
 
 
 # -- prepare ----------------------------------------------------------------------------

@@ -14,10 +14,10 @@ from typing import Any
 
 from agents.curriculum import BandThresholds, Policy, UniformPolicy, make_policy
 from agents.solver.config import SolverConfig
+from common.errors import UserError
 from evaluation.procspatial_build import ProcSpatialConfig
 from graphs.config import RunConfig
 from graphs.store import RunStore
-from scenes.errors import UserError
 from training.config import GRPOSettings, SFTSettings
 
 

@@ -35,7 +35,7 @@ import yaml
 
 from agents.records import Proposal, Sample
 from agents.sample_io import read_samples, write_samples
-from scenes.io import atomic_write_text
+from common.io import atomic_write_text
 
 
 class RunStore:

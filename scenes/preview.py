@@ -30,7 +30,7 @@ from matplotlib.patches import Polygon as PolygonPatch
 from PIL import Image
 from scipy.spatial import ConvexHull, QhullError
 
-from scenes.io import atomic_write_bytes
+from common.io import atomic_write_bytes
 from scenes.schema import Frame, Opening, Scene, SceneObject
 
 MAX_THUMBNAILS = 16

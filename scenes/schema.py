@@ -22,8 +22,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from common.io import atomic_write_text
 from scenes.errors import SceneDataError
-from scenes.io import atomic_write_text
 
 SCENE_FILE = "scene.json"
 FRAMES_DIR = "frames"

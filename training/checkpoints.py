@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scenes.io import atomic_write_text
+from common.io import atomic_write_text
 
 RESULT_FILE = "result.json"
 START_FILE = "start.json"

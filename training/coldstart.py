@@ -20,8 +20,8 @@ from typing import Any
 
 import tools.geometry as g
 from agents.records import Sample
+from common.errors import UserError
 from evaluation.held_out import check_training_seeds
-from scenes.errors import UserError
 from scenes.schema import Scene, list_scene_dirs
 
 VIEWPOINT_TASKS: tuple[str, ...] = (

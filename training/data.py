@@ -23,7 +23,7 @@ from agents.records import Sample
 from agents.solver.frames import frame_paths, resize_frames
 from agents.solver.items import SolverItem
 from agents.solver.prompts import assistant_message, render_question, user_message
-from scenes.errors import UserError
+from common.errors import UserError
 from scenes.schema import Scene, list_scene_dirs
 
 SceneSource = Mapping[str, str | Path] | str | Path

@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 
 from agents.records import Sample
 from agents.solver.prompts import render_question
+from common.errors import UserError
+from common.io import atomic_write_bytes, atomic_write_text
 from evaluation.records import BenchmarkRow
-from scenes.errors import UserError
-from scenes.io import atomic_write_bytes, atomic_write_text
 from training.data import SceneSource, select_samples, training_samples
 
 IMAGE_PLACEHOLDER = "<image>"

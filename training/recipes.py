@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.records import Sample
-from scenes.errors import UserError
+from common.errors import UserError
 from training.checkpoints import TrainResult, completed_result, previous_result
 from training.coldstart import ColdStartConfig
 from training.config import GRPOSettings, SFTSettings

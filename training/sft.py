@@ -16,7 +16,7 @@ import torch
 from transformers import PreTrainedModel, ProcessorMixin
 from trl import SFTConfig, SFTTrainer
 
-from scenes.io import atomic_write_text
+from common.io import atomic_write_text
 from training.arguments import training_arguments
 from training.collator import PackedSolverCollator, SolverCollator
 from training.confidence import CONFIDENCE_FILE, ConfidenceRecorder, gather_confidences

@@ -28,8 +28,8 @@ from agents.execution import execute
 from agents.records import Proposal, Sample
 from agents.tasks.base import CannotPose, program_source
 from agents.tasks.options import LetterBalancer, place_answer
+from common.errors import UserError
 from evaluation.held_out import check_training_seeds
-from scenes.errors import UserError
 from scenes.procedural.catalog import KINDS
 from scenes.schema import Frame, Scene
 from tools.sandbox.base import Sandbox

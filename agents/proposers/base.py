@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from agents.curriculum import Arm, Feedback, LearnabilityBandit, UniformPolicy
 from agents.records import Proposal
 from agents.tasks import LEVELS, Task
-from scenes.errors import UserError
+from common.errors import UserError
 from scenes.schema import Scene
 
 

@@ -42,7 +42,7 @@ from agents.proposers.llm_trajectory import Trajectory, TrajectoryLog, audit_mes
 from agents.proposers.models import ModelSettings, accepts_images, make_chat_model, model_name
 from agents.records import Proposal, Sample
 from agents.tasks import TASKS
-from scenes.errors import UserError
+from common.errors import UserError
 from scenes.schema import Scene
 from tools.agent_tools import QuestionRegistry, TaskRequest, ToolContext, ToolSettings, build_tools
 from tools.sandbox.base import Sandbox

@@ -26,7 +26,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
 
 from agents.proposers.llm_trajectory import ModelCall
-from scenes.errors import UserError
+from common.errors import UserError
 
 DEFAULT_VLLM_URL = "http://localhost:8000/v1"
 

@@ -25,7 +25,7 @@ SIGNALS: dict[str, type] = {
 
 def make_signal(name: str, settings: dict[str, Any] | None = None) -> Any:
     """The configured signal; unknown names and settings are user errors that list the choices."""
-    from scenes.errors import UserError
+    from common.errors import UserError
 
     if name not in SIGNALS:
         raise UserError(f"unknown loop.signal {name!r}; choose one of {sorted(SIGNALS)}")

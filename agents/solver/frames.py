@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from PIL import Image
 from pydantic import BaseModel, Field, ValidationError
 
-from scenes.io import atomic_write_text
+from common.io import atomic_write_text
 from scenes.sampling import uniform_positions
 from scenes.schema import Scene
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from agents.records import Proposal, Sample
 from agents.verifier.reasons import RejectReason
-from scenes.errors import field_problem
+from common.errors import field_problem
 
 PLACEHOLDER = "<missing>"
 

@@ -28,7 +28,7 @@ from agents.verifier.level import LevelCheck, LevelCheckConfig
 from agents.verifier.reasons import check_of
 from agents.verifier.report import Audit, VerificationReport
 from agents.verifier.typed import TypedAnswerCheck, TypedAnswerConfig
-from scenes.errors import UserError
+from common.errors import UserError
 
 if TYPE_CHECKING:
     from agents.solver import SolverBackend

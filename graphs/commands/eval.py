@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from scenes.errors import UserError
+from common.errors import UserError
 
 if TYPE_CHECKING:
     from agents.solver.solver import SolverBackend

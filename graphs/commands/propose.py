@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scenes.errors import UserError, field_problem
+from common.errors import UserError, field_problem
 
 if TYPE_CHECKING:
     from agents.curriculum import Feedback

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
+from common.errors import UserError
 from graphs.config import RunConfig, load_config
 from graphs.interrupts import Interrupted
-from scenes.errors import UserError
 
 #: RUN_DIR/solver/latest: a link to the newest trained checkpoint, so commands can name it.
 LATEST_SOLVER = "latest"

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.errors import UserError
+from common.io import atomic_write_text
 from graphs.report.data import load_run
 from graphs.report.gallery import DEFAULT_MAX_SAMPLES, build_gallery
 from graphs.report.render import render_page
 from graphs.store import RunStore
-from scenes.errors import UserError
-from scenes.io import atomic_write_text
 
 REPORT_FILE = "report.html"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from agents.records import Sample
+from common.errors import UserError
 from evaluation.report import load_report, task_scores
 from graphs.report.heldout import TaskInterval, option_counts, overall_interval, task_intervals
 from graphs.store import RunStore
-from scenes.errors import UserError
 
 BANDS: tuple[str, ...] = ("easy", "frontier", "hard")
 DEFAULT_EASY = 0.9  # agents.curriculum.BandThresholds' defaults, used when config.yaml has none

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from PIL import Image
 
 from agents.solver.transcript import TRANSCRIPT_FILE, Transcript
-from scenes.io import atomic_write_text
+from common.io import atomic_write_text
 from training.rewards import score_answer
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from scenes.errors import UserError
-from scenes.io import atomic_directory
+from common.errors import UserError
+from common.io import atomic_directory
 from scenes.loaders.arkitscenes import load_arkitscenes
 from scenes.loaders.base import LoadedScene, Loader, LoaderWarning
 from scenes.loaders.scannet import load_scannet

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from scenes.errors import UserError
-from scenes.io import atomic_directory
+from common.errors import UserError
+from common.io import atomic_directory
 from scenes.procedural.orbit import plan_orbit_pairs, with_orbit_frames
 from scenes.procedural.placement import Layout, Placed
 from scenes.procedural.programs import PROGRAMS

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from scenes.errors import UserError
+from common.errors import UserError
 
 PNG_COMPRESSION = 3
 """zlib level for frame PNGs: near the size of level 6 at a fraction of the time."""

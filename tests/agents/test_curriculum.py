@@ -14,7 +14,7 @@ from agents.curriculum import (
     summarize,
 )
 from agents.records import Proposal, Sample
-from scenes.errors import UserError
+from common.errors import UserError
 
 
 def stats(task: str, level: int, ps: list[float]) -> list[Sample]:

@@ -29,7 +29,7 @@ from agents.records import Proposal, Sample
 from agents.tasks import TASKS
 from agents.tasks.demo_scene import demo_scene
 from agents.verifier import Verifier, VerifierConfig
-from scenes.errors import UserError
+from common.errors import UserError
 from scenes.noise import save_with_noise_frames
 from scenes.schema import Scene
 from tools.sandbox import make_sandbox

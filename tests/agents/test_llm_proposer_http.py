@@ -28,8 +28,8 @@ from agents.proposers.models import ModelSettings, make_chat_model, parse_vllm_s
 from agents.sample_io import read_samples
 from agents.tasks import TASKS, TaskContext
 from agents.tasks.demo_scene import demo_scene
+from common.errors import UserError
 from graphs.cli import main
-from scenes.errors import UserError
 from scenes.noise import save_with_noise_frames
 from scenes.schema import Scene
 from tools.sandbox import make_sandbox

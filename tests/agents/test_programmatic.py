@@ -18,7 +18,7 @@ from agents.proposers.programmatic import semantic_key
 from agents.records import Proposal, Sample
 from agents.tasks import TASKS
 from agents.tasks.demo_scene import demo_scene
-from scenes.errors import UserError
+from common.errors import UserError
 from scenes.procedural import generate_scene
 from scenes.schema import Scene
 

@@ -10,7 +10,7 @@ import pytest
 
 from agents.records import Proposal, Sample
 from agents.sample_io import SAMPLE_SCHEMA, read_samples, write_samples
-from scenes.errors import UserError
+from common.errors import UserError
 
 
 def _samples() -> list[Sample]:

@@ -21,8 +21,8 @@ from agents.signals.expected_score import candidate_grid
 from agents.solver.encoding import scoring_text
 from agents.solver.items import SolverItem
 from agents.solver.solver import Solver
+from common.errors import UserError
 from evaluation.metrics import mean_relative_accuracy
-from scenes.errors import UserError
 from training.rewards import score_answer
 
 TOLERANCE = 1e-5

@@ -17,7 +17,7 @@ from agents.sample_io import read_samples, write_samples
 from agents.tasks.demo_scene import demo_scene
 from agents.verifier import CHECKS, RejectReason, Verifier, VerifierConfig
 from agents.verifier.reasons import check_of
-from scenes.errors import UserError
+from common.errors import UserError
 from scenes.schema import Scene
 from tests.agents.verifier_helpers import outcomes, proposal
 from tools.sandbox import make_sandbox

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from agents.records import VSIBENCH_TASKS
+from common.errors import UserError
 from evaluation.metrics import aggregate
 from evaluation.records import EvalRow
-from scenes.errors import UserError
 
 
 def _rows(

@@ -13,6 +13,7 @@ from agents.solver.config import SolverConfig
 from agents.solver.items import AnswerResult, ConfidenceResult, SolverItem
 from agents.solver.solver import load_solver
 from agents.solver.tiny import build_tiny_solver
+from common.errors import UserError
 from evaluation.evaluator import DEFAULT_FRAMES, evaluate, resolve_frames
 from evaluation.metrics import aggregate, score_row
 from evaluation.protocols import PROTOCOLS
@@ -20,7 +21,6 @@ from evaluation.records import BenchmarkRow, EvalRow
 from evaluation.report import load_report, save_report
 from evaluation.video import uniform_frame_indices
 from evaluation.vsibench import VsiBench
-from scenes.errors import UserError
 
 #: scene -> (frame count, grey step), as tests/evaluation/conftest.py writes the videos
 VIDEO_FRAMES = {"scene0000_00": (40, 6), "41069025": (24, 10)}

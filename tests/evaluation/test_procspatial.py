@@ -17,6 +17,7 @@ from agents.solver.config import SolverConfig
 from agents.solver.solver import load_solver
 from agents.solver.tiny import build_tiny_solver
 from agents.tasks import TASKS
+from common.errors import UserError
 from evaluation import procspatial_build
 from evaluation.evaluator import evaluate
 from evaluation.held_out import (
@@ -36,7 +37,6 @@ from evaluation.procspatial import (
 from evaluation.procspatial_build import build_procspatial
 from evaluation.procspatial_plan import allocate, balance, benchmark_arms, order_rows
 from evaluation.vsibench import load_benchmark_rows
-from scenes.errors import UserError
 from scenes.schema import Scene
 
 SMALL = {

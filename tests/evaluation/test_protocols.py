@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from agents.solver.frames import FRAME_SETTINGS_FILE, FrameSettings, save_frame_settings
+from common.errors import UserError
 from evaluation.protocols import PROTOCOLS, paper_frames, resolve_inputs
 from evaluation.video import uniform_frame_indices
-from scenes.errors import UserError
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from common.errors import UserError
 from evaluation.video import count_video_frames, read_video_frames, uniform_frame_indices
-from scenes.errors import UserError
 
 FrameNumber = Callable[[Image.Image, int], int]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import UserError
 from evaluation.held_out import HELD_OUT_SEED_START
 from evaluation.procspatial import ProcSpatial
 from evaluation.viewpoint_bench import (
@@ -16,7 +17,6 @@ from evaluation.viewpoint_bench import (
     ViewpointBenchConfig,
     build_viewpoint_bench,
 )
-from scenes.errors import UserError
 
 SMALL = {"size": 30, "num_scenes": 4, "width": 64, "height": 48, "walkthrough_frames": 4}
 

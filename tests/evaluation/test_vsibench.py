@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from common.errors import UserError
 from evaluation.records import Benchmark, BenchmarkRow
 from evaluation.vsibench import VsiBench, build_prompt, load_benchmark_rows, select_rows
-from scenes.errors import UserError
 
 FrameNumber = Callable[[Image.Image, int], int]
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import UserError
 from graphs.config import RunConfig, list_presets, load_config, parse_override
-from scenes.errors import UserError
 
 
 def test_default_preset_loads_and_validates() -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import UserError
 from graphs.build import build_graph, open_checkpointer, run_config
 from graphs.config import load_config
 from graphs.runtime import LoopRuntime, check_settings
 from graphs.store import RunStore
-from scenes.errors import UserError
 from scenes.schema import Scene
 
 _spec = importlib.util.spec_from_file_location(

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from agents.sample_io import read_samples
+from common.errors import UserError
 from graphs.build import build_graph, open_checkpointer, run_config
 from graphs.config import load_config
 from graphs.runtime import LoopRuntime, check_settings
 from graphs.signal_step import quota_record
 from graphs.store import RunStore
-from scenes.errors import UserError
 
 _spec = importlib.util.spec_from_file_location(
     "loop_settings", Path(__file__).with_name("loop_settings.py")

@@ -13,12 +13,12 @@ import pytest
 
 from agents.records import Sample
 from agents.solver.frames import choose_frames
+from common.errors import UserError
 from graphs.cli import main
 from graphs.report import REPORT_FILE, build_report
 from graphs.report.data import load_run
 from graphs.report.gallery import select_samples
 from graphs.store import RunStore
-from scenes.errors import UserError
 from scenes.schema import Scene
 
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from common.errors import UserError
 from scenes import loaders
-from scenes.errors import SceneDataError, UserError
+from scenes.errors import SceneDataError
 from scenes.loaders import LoaderWarning, import_scenes, load_scenes
 from scenes.schema import Scene
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from common.errors import UserError
 from graphs.commands.scenes import app
-from scenes.errors import UserError
 from scenes.procedural import generate as generate_module
 from scenes.procedural import generate_scene, generate_scenes
 from scenes.render import Renderer, read_depth_png, read_instance_png

@@ -11,7 +11,7 @@ import pytest
 import trimesh
 from PIL import Image
 
-from scenes.errors import UserError
+from common.errors import UserError
 from scenes.procedural.trajectory import look_pose
 from scenes.render import (
     CEILING_ID,

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from scenes.errors import UserError
+from common.errors import UserError
 from tools.sandbox import E2BSandbox, ErrorKind, make_sandbox
 
 sdk = pytest.importorskip("e2b_code_interpreter")

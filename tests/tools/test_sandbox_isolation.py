@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scenes.errors import UserError
+from common.errors import UserError
 from tools.sandbox import isolation
 
 

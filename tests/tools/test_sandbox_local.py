@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from scenes.errors import UserError
+from common.errors import UserError
 from scenes.schema import Scene
 from tools.sandbox import (
     SANDBOXES,

@@ -6,8 +6,8 @@ import pytest
 
 from agents.records import Sample
 from agents.sample_io import write_samples
+from common.errors import UserError
 from graphs.launch import accelerate_command, accelerate_config_path, train_with_accelerate
-from scenes.errors import UserError
 from training.config import SFTSettings
 
 

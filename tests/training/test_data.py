@@ -10,7 +10,7 @@ from transformers import AutoProcessor
 from agents.records import Sample
 from agents.solver.encoding import scoring_text
 from agents.solver.prompts import render_question
-from scenes.errors import UserError
+from common.errors import UserError
 from training.collator import IGNORE_INDEX, SolverCollator, row_item
 from training.data import (
     answer_tags_instruction,

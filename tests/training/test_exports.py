@@ -9,8 +9,8 @@ import pytest
 
 from agents.records import Sample
 from agents.solver.prompts import render_question
+from common.errors import UserError
 from evaluation.vsibench import load_benchmark_rows
-from scenes.errors import UserError
 from training.exports import read_sharegpt, write_sharegpt, write_vsibench_rows
 
 

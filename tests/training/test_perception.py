@@ -14,10 +14,10 @@ from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from agents.solver.tiny import build_processor, build_tokenizer
 from agents.solver.weights import SEEING_TINY_DIR, write_starting_solver
+from common.errors import UserError
 from evaluation.held_out import HELD_OUT_SEED_START
 from evaluation.procspatial_build import ProcSpatialConfig
 from graphs.config import list_presets, load_config
-from scenes.errors import UserError
 from scenes.procedural import write_scene
 from scenes.schema import Scene
 from training.perception.build import RECORD_NAME, build_seeing_solver

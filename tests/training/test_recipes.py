@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from transformers import AutoProcessor
 
 from agents.records import Sample
-from scenes.errors import UserError
+from common.errors import UserError
 from scenes.schema import Scene
 from training.coldstart import (
     ColdStartConfig,

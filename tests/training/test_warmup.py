@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from agents.records import Sample
-from scenes.errors import UserError
+from common.errors import UserError
 from scenes.procedural import write_scene
 from scenes.schema import Scene
 from tools.sandbox import make_sandbox

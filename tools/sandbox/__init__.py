@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from scenes.errors import UserError
+from common.errors import UserError
 
 from .base import ErrorKind, ExecutionResult, Sandbox, SandboxBase
 from .e2b import E2BSandbox, E2BSandboxConfig

@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from scenes.errors import UserError
+from common.errors import UserError
 
 from .base import (
     DEFAULT_MEMORY_MB,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import PurePosixPath
 
-from scenes.errors import UserError
+from common.errors import UserError
 
 from .seccomp import filter_program
 

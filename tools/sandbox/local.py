@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scenes.errors import UserError
+from common.errors import UserError
 
 from .base import (
     DEFAULT_MEMORY_MB,

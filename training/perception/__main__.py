@@ -8,7 +8,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from scenes.errors import UserError
+from common.errors import UserError
 from training.perception.pretrain import PerceptionConfig
 
 

@@ -13,7 +13,7 @@ import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
-from scenes.io import atomic_directory
+from common.io import atomic_directory
 from scenes.schema import Scene, list_scene_dirs
 from training.perception.pretrain import (
     PerceptionConfig,

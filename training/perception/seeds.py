@@ -8,7 +8,7 @@ pure function of its seed, so keeping seeds apart keeps the rooms apart.
 
 from __future__ import annotations
 
-from scenes.errors import UserError
+from common.errors import UserError
 
 #: First seed of the range only perception pretraining may use.
 PERCEPTION_SEED_START = 900_000

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from agents.records import Sample
-from scenes.errors import UserError
-from scenes.io import atomic_write_text
+from common.errors import UserError
+from common.io import atomic_write_text
 from training.checkpoints import TrainResult, completed_result, iteration_dir
 from training.data import SceneSource, load_samples
 from training.vilasr.cold_start import ColdStartSettings, build_cold_start

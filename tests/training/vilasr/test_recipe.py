@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from scenes.errors import UserError
+from common.errors import UserError
 from training.vilasr.recipe import VilasrRecipe
 
 

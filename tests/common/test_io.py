@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scenes.io import atomic_directory, atomic_write_text
+from common.io import atomic_directory, atomic_write_text
 
 
 def test_atomic_write_replaces_whole_file_with_usual_permissions(tmp_path: Path) -> None:
