@@ -8,16 +8,15 @@ lists, one entry per completion. To add one, write the function and add one line
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from evaluation.metrics import exact_match, mean_relative_accuracy, parse_number, parse_reply
+from agents.answer_scoring import extract_answer as extract_answer
+from agents.answer_scoring import score_answer
 
 RewardFunction = Callable[..., list[float]]
 
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 #: Optional reasoning in <think> tags, then exactly one answer in <answer> tags, nothing else.
 _FORMAT = re.compile(
     r"^\s*(?:<think>.*?</think>\s*)?<answer>(?:(?!<answer>).)*?</answer>\s*$", re.DOTALL
@@ -39,25 +38,6 @@ def completion_text(completion: Any) -> str:
             return "".join(part.get("text") or "" for part in content if part.get("type") == "text")
         return str(content)
     return ""
-
-
-def extract_answer(text: str) -> str:
-    """The answer VSI-Bench would score: inside the last <answer> tags if any, parsed."""
-    tagged = _ANSWER.findall(text)
-    return parse_reply((tagged[-1] if tagged else text).strip())
-
-
-def score_answer(text: str, ground_truth: str, answer_kind: str) -> float:
-    """Exact match on the option letter, or mean relative accuracy on the number."""
-    answer = extract_answer(text)
-    if answer_kind == "multiple_choice":
-        return exact_match(answer, str(ground_truth).strip())
-    target = parse_number(str(ground_truth))
-    if target is None:
-        raise ValueError(f"numeric ground truth {ground_truth!r} is not a number")
-    if not (math.isfinite(target) and target > 0):  # MRA is undefined; only exact counts
-        return 1.0 if parse_number(answer) == target else 0.0
-    return mean_relative_accuracy(parse_number(answer), target)
 
 
 def accuracy_reward(

@@ -44,7 +44,7 @@ from agents.records import Proposal, Sample
 from agents.tasks import TASKS
 from common.errors import UserError
 from scenes.schema import Scene
-from tools.agent_tools import QuestionRegistry, TaskRequest, ToolContext, ToolSettings, build_tools
+from agents.proposers.llm_tools import QuestionRegistry, TaskRequest, ToolContext, ToolSettings, build_tools
 from tools.sandbox.base import Sandbox
 
 DEFAULT_MODEL = "vllm:Qwen/Qwen3-VL-8B-Instruct@http://localhost:8000/v1"

@@ -8,7 +8,7 @@ verdict is sent back a bounded number of times, after which the question is with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -17,14 +17,12 @@ from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from agents.proposers.llm_prompts import render
+from agents.proposers.llm_state import AgentLimits, AgentState
+from agents.proposers.llm_tools import ToolContext
+from agents.proposers.llm_tools.frames import describe_frame, frame_image_path, image_block
 from agents.proposers.llm_trajectory import ModelCall, Recheck
 from agents.proposers.models import invoke_with_retries
 from scenes.sampling import uniform_positions
-from tools.agent_tools import ToolContext
-from tools.agent_tools.frames import describe_frame, frame_image_path, image_block
-
-if TYPE_CHECKING:
-    from agents.proposers.llm_agent import AgentLimits, AgentState
 
 
 @tool(parse_docstring=True)

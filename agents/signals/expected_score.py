@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from agents.answer_scoring import mean_relative_accuracy
 from agents.signals.base import SignalValue, require_local_solver
 from agents.solver.items import SolverItem
-from evaluation.metrics import mean_relative_accuracy
 
 
 def _decimals(text: str) -> int:

@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 import torch
 from transformers import GenerationConfig
 
+from agents.answer_scoring import score_answer
 from agents.signals.base import SignalValue, require_local_solver
 from agents.solver.encoding import prompt_text
 from agents.solver.items import SolverItem
 from agents.solver.scoring import encode_batch
-from training.rewards import score_answer
 
 
 @dataclass

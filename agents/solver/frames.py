@@ -11,9 +11,8 @@ same frames.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from PIL import Image
 from pydantic import BaseModel, Field, ValidationError
@@ -62,10 +61,6 @@ class ClipTiming(BaseModel):
     positions: list[int] = Field(description="Index of each shown frame in the source video.")
     fps: float = Field(gt=0, description="The source video's frame rate.")
     total_frames: int = Field(ge=1, description="Frames in the source video.")
-
-
-if TYPE_CHECKING:
-    from agents.solver.items import SolverItem
 
 
 def uniform_frame_indices(trajectory: list[int], num_frames: int) -> list[int]:
@@ -126,45 +121,3 @@ def resize_frames(images: list[Image.Image], size: int | None) -> list[Image.Ima
         keep = size is None or rgb.size == (size, size)
         resized.append(rgb if keep else rgb.resize((size, size), Image.Resampling.BICUBIC))
     return resized
-
-
-class FrameCache:
-    """Loads an item's frames at the fixed size (None: native size); keeps the last few."""
-
-    def __init__(self, frame_size: int | None, capacity: int = 8) -> None:
-        self.frame_size = frame_size
-        self.capacity = capacity
-        self._frames: OrderedDict[str, list[Image.Image]] = OrderedDict()
-        self._scenes: dict[Path, Scene] = {}
-
-    def load(self, item: SolverItem) -> list[Image.Image]:
-        key = item.frame_set_key()
-        if key in self._frames:
-            self._frames.move_to_end(key)
-            return self._frames[key]
-        if item.images is not None:
-            images = resize_frames(list(item.images), self.frame_size)
-        elif item.scene_dir is not None:
-            scene_dir = Path(item.scene_dir)
-            if scene_dir not in self._scenes:
-                self._scenes[scene_dir] = Scene.load(scene_dir)
-            paths = frame_paths(self._scenes[scene_dir], scene_dir, list(item.frame_indices or []))
-            images = [load_frame(path, self.frame_size) for path in paths]
-        else:
-            images = []
-        self._frames[key] = images
-        while len(self._frames) > self.capacity:
-            self._frames.popitem(last=False)
-        return images
-
-    def for_item(self, item: SolverItem, blind: bool) -> list[Image.Image]:
-        """The frames the model sees for `item`: none when blind, an error when it has none."""
-        if blind:
-            return []
-        images = self.load(item)
-        if not images:
-            raise ValueError(
-                f"item {item.sample_id or item.question[:40]!r} has no frames; give scene_dir + "
-                "frame_indices or images, or score it with blind=True"
-            )
-        return images

@@ -23,7 +23,7 @@ from transformers import (
 
 from agents.solver.config import SolverConfig
 from agents.solver.encoding import ScoringText, prompt_text, scoring_text
-from agents.solver.frames import FrameCache
+from agents.solver.frame_cache import FrameCache
 from agents.solver.items import AnswerResult, ConfidenceResult, SolverItem
 from agents.solver.prefix import score_shared_prefix, vision_end_marker
 from agents.solver.prompts import parse_reply

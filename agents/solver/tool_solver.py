@@ -19,9 +19,10 @@ import torch
 from PIL import Image
 from transformers import GenerationConfig, PreTrainedModel, ProcessorMixin
 
+from agents.answer_scoring import parse_reply
 from agents.records import OPTION_LETTERS
 from agents.solver.config import SolverConfig
-from agents.solver.frames import FrameCache
+from agents.solver.frame_cache import FrameCache
 from agents.solver.items import AnswerResult, ConfidenceResult, SolverItem
 from agents.solver.solver import load_model
 from agents.solver.tool_chat import (
@@ -32,7 +33,6 @@ from agents.solver.tool_chat import (
     user_message,
 )
 from agents.solver.transcript import Transcript
-from evaluation.metrics import parse_reply
 from tools.drawing.environment import DrawingEnvironment, tool_schemas
 from tools.geometry.image_space import CoordinateMode
 

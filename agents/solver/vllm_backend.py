@@ -22,7 +22,7 @@ from transformers import AutoProcessor
 
 from agents.solver.config import SolverConfig
 from agents.solver.encoding import ScoringText, prompt_text, scoring_text
-from agents.solver.frames import FrameCache
+from agents.solver.frame_cache import FrameCache
 from agents.solver.items import AnswerResult, ConfidenceResult, SolverItem
 from agents.solver.prompts import parse_reply
 from agents.solver.scoring import TokenScores, confidence_result

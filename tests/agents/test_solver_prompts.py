@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from agents.records import Proposal, Sample
-from agents.solver.frames import FrameCache, choose_frames, uniform_frame_indices
+from agents.solver.frame_cache import FrameCache
+from agents.solver.frames import choose_frames, uniform_frame_indices
 from agents.solver.items import SolverItem
 from agents.solver.prompts import parse_reply, render_question
 from scenes.schema import Scene

@@ -21,7 +21,7 @@ from typing import Any
 from rich.progress import Progress
 
 from agents.records import Sample, option_text
-from agents.solver.frames import FrameCache
+from agents.solver.frame_cache import FrameCache
 from agents.solver.items import SolverItem
 from agents.solver.tool_chat import system_message, tool_call_text, tool_message, user_message
 from agents.solver.transcript import Transcript

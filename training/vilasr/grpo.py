@@ -26,7 +26,7 @@ from transformers import (
 )
 
 from agents.records import Sample
-from agents.solver.frames import FrameCache
+from agents.solver.frame_cache import FrameCache
 from agents.solver.items import SolverItem
 from agents.solver.tool_chat import make_tool_capable, system_message, user_message
 from scenes.schema import Scene

@@ -23,7 +23,7 @@ from agents.proposers.scripted_model import ScriptedChatModel, tool_calls_reply
 from agents.tasks.demo_scene import demo_scene
 from scenes.noise import save_with_noise_frames
 from scenes.schema import Scene
-from tools.agent_tools import (
+from agents.proposers.llm_tools import (
     AGENT_TOOLS,
     QuestionRegistry,
     TaskRequest,

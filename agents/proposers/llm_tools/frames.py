@@ -16,7 +16,7 @@ from langchain.tools import ToolRuntime
 from PIL import Image
 
 import tools.geometry as g
-from tools.agent_tools.context import ToolContext, ToolError, fmt, fmt_vec
+from agents.proposers.llm_tools.context import ToolContext, ToolError, fmt, fmt_vec
 
 #: Key in an image block's metadata naming the frame it shows (kept in audit trajectories).
 FRAME_SOURCE_KEY = "frame_source"

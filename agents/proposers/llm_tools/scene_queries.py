@@ -11,7 +11,7 @@ import math
 from langchain.tools import ToolRuntime
 
 import tools.geometry as g
-from tools.agent_tools.context import ToolContext, ToolError, fmt, fmt_vec
+from agents.proposers.llm_tools.context import ToolContext, ToolError, fmt, fmt_vec
 from tools.geometry.rules import WALK_CLEARANCE_M
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from langchain.tools import ToolRuntime
 
-from tools.agent_tools.context import ToolContext, ToolError
+from agents.proposers.llm_tools.context import ToolContext, ToolError
 from tools.sandbox.base import ErrorKind, ExecutionResult
 
 MAX_REPORTED_CHARS = 2000

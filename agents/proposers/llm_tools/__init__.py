@@ -14,16 +14,16 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, tool
 
-from tools.agent_tools.context import (
+from agents.proposers.llm_tools.context import (
     QuestionRegistry,
     TaskRequest,
     ToolContext,
     ToolError,
     ToolSettings,
 )
-from tools.agent_tools.frames import view_frames
-from tools.agent_tools.program import run_program
-from tools.agent_tools.scene_queries import (
+from agents.proposers.llm_tools.frames import view_frames
+from agents.proposers.llm_tools.program import run_program
+from agents.proposers.llm_tools.scene_queries import (
     camera_pose,
     check_route_leg,
     describe_object,
@@ -33,7 +33,7 @@ from tools.agent_tools.scene_queries import (
     measure_between,
     room_info,
 )
-from tools.agent_tools.submit import Submission, submit_proposal
+from agents.proposers.llm_tools.submit import Submission, submit_proposal
 
 AGENT_TOOLS: list[Callable[..., Any]] = [
     list_categories,
