@@ -20,7 +20,6 @@ from tools.sandbox import (
     ExecutionResult,
     LocalSandbox,
     Sandbox,
-    SandboxBase,
     make_sandbox,
 )
 
@@ -200,7 +199,7 @@ def test_configuration_errors_say_what_to_do(tmp_path: Path) -> None:
         LocalSandbox(workers=0)
 
 
-class CountingSandbox(SandboxBase):
+class CountingSandbox(Sandbox):
     """The smallest sandbox: answers the program's length. Shows the one-file extension."""
 
     name: ClassVar[str] = "counting"
@@ -227,3 +226,19 @@ def test_adding_a_sandbox_is_one_class_and_one_registry_line(
         jobs: Sequence[tuple[str, Any]] = [("ab", {}), ("abc", {})]
         assert [r.value for r in sandbox.run_many(jobs)] == [2, 3]
     assert isinstance(sandbox, CountingSandbox) and sandbox.closed
+
+
+def test_a_sandbox_must_implement_run_and_close() -> None:
+    """The abstract base refuses a subclass that forgot a method, at construction, by name."""
+
+    class ForgetsClose(Sandbox):
+        name: ClassVar[str] = "forgets-close"
+
+        def run(
+            self, program: str, scene: Any, *, timeout_s: float = 10.0, memory_mb: int = 1024
+        ) -> ExecutionResult:
+            return ExecutionResult(value=0, sandbox=self.name)
+
+    with pytest.raises(TypeError, match="close"):
+        ForgetsClose()  # type: ignore[abstract]
+    assert all(issubclass(cls, Sandbox) for cls in SANDBOXES.values())

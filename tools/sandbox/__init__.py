@@ -1,7 +1,7 @@
 """Sandboxes that run untrusted ground-truth programs: `make_sandbox("local")` or "e2b".
 
-Adding a sandbox: write one module with a class that subclasses `SandboxBase` (set `name`,
-`config_class`, implement `run` and `close`), then add one line to `SANDBOXES`.
+Adding a sandbox: write one module with a class that subclasses the abstract base `Sandbox`
+(set `name`, `config_class`, implement `run` and `close`), then add one line to `SANDBOXES`.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from .base import ErrorKind, ExecutionResult, Sandbox, SandboxBase
 from .e2b import E2BSandbox, E2BSandboxConfig
 from .local import LocalSandbox, LocalSandboxConfig
 
-SANDBOXES: dict[str, type[SandboxBase]] = {
+SANDBOXES: dict[str, type[Sandbox]] = {
     "local": LocalSandbox,
     "e2b": E2BSandbox,
 }
 
 
-def make_sandbox(name: str, **config: Any) -> SandboxBase:
+def make_sandbox(name: str, **config: Any) -> Sandbox:
     """The sandbox registered as `name`, configured from keyword arguments."""
     if name not in SANDBOXES:
         raise UserError(f"unknown sandbox {name!r}; choose one of {', '.join(sorted(SANDBOXES))}")

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 import threading
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from enum import Enum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Union, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
@@ -207,36 +208,12 @@ def parse_reply_line(line: bytes | str) -> Any:
 Job = tuple[str, SceneInput]  # (program source, scene)
 
 
-@runtime_checkable
-class Sandbox(Protocol):
-    """The interface the loop uses; `SandboxBase` implements the shared parts."""
+class Sandbox(ABC):
+    """What the loop runs programs through: one `run` per program, `run_many` in parallel.
 
-    name: ClassVar[str]
-
-    def run(
-        self,
-        program: str,
-        scene: SceneInput,
-        *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        memory_mb: int = DEFAULT_MEMORY_MB,
-    ) -> ExecutionResult: ...
-
-    def run_many(
-        self,
-        jobs: Sequence[Job],
-        *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        memory_mb: int = DEFAULT_MEMORY_MB,
-    ) -> list[ExecutionResult]: ...
-
-    def close(self) -> None: ...
-
-
-class SandboxBase:
-    """Shared behaviour: parallel `run_many` over a thread-safe `run`, context manager.
-
-    Subclasses set `name`, `config_class` and `parallelism`, and implement `run` and `close`.
+    A sandbox subclasses this: set `name` and `config_class`, implement `run` (thread-safe,
+    never raising for a bad program) and `close`; `run_many` and the context manager come
+    with it. Register the class in `SANDBOXES` (tools/sandbox/__init__.py).
     """
 
     name: ClassVar[str] = ""
@@ -250,6 +227,7 @@ class SandboxBase:
             return cls.config_class(**overrides)
         return cls.config_class(**{**asdict(config), **overrides}) if overrides else config
 
+    @abstractmethod
     def run(
         self,
         program: str,
@@ -258,10 +236,11 @@ class SandboxBase:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         memory_mb: int = DEFAULT_MEMORY_MB,
     ) -> ExecutionResult:
-        raise NotImplementedError
+        """Run `program`'s `solve(scene)`; a bad program is an error result, never a raise."""
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Release what the sandbox holds (workers, remote sandboxes); safe to call twice."""
 
     def run_many(
         self,
@@ -281,7 +260,7 @@ class SandboxBase:
             ]
             return [future.result() for future in futures]
 
-    def __enter__(self) -> SandboxBase:
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(
@@ -291,3 +270,8 @@ class SandboxBase:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+#: The name sandboxes subclassed before `Sandbox` became the one abstract base; kept so
+#: existing subclasses keep working. New code subclasses `Sandbox`.
+SandboxBase = Sandbox

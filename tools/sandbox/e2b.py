@@ -30,7 +30,7 @@ from .base import (
     DEFAULT_TIMEOUT_S,
     ErrorKind,
     ExecutionResult,
-    SandboxBase,
+    Sandbox,
     SceneInput,
     failure,
     parse_reply_line,
@@ -90,7 +90,7 @@ def _load_sdk() -> Any:
     return e2b_code_interpreter
 
 
-class E2BSandbox(SandboxBase):
+class E2BSandbox(Sandbox):
     """Runs programs in E2B cloud sandboxes; same results and error kinds as `LocalSandbox`."""
 
     name = "e2b"

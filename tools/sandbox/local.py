@@ -44,7 +44,7 @@ from .base import (
     DEFAULT_TIMEOUT_S,
     ErrorKind,
     ExecutionResult,
-    SandboxBase,
+    Sandbox,
     SceneEncoder,
     SceneInput,
     failure,
@@ -243,7 +243,7 @@ def _shutdown(workers: list[_Worker | None], folder: PoolFolder) -> None:
         logger.warning("sandbox folder %s not fully removed: %s", folder.path, problems[:3])
 
 
-class LocalSandbox(SandboxBase):
+class LocalSandbox(Sandbox):
     """Warm pool of forking workers; see the module docstring for what it protects."""
 
     name = "local"
