@@ -38,13 +38,19 @@ from agents.proposers.base import (
 )
 from agents.proposers.llm_agent import AgentLimits, build_agent_graph, recursion_limit
 from agents.proposers.llm_prompts import ProposerFeedback, request_prompt, system_prompt
+from agents.proposers.llm_tools import (
+    QuestionRegistry,
+    TaskRequest,
+    ToolContext,
+    ToolSettings,
+    build_tools,
+)
 from agents.proposers.llm_trajectory import Trajectory, TrajectoryLog, audit_messages
 from agents.proposers.models import ModelSettings, accepts_images, make_chat_model, model_name
 from agents.records import Proposal, Sample
 from agents.tasks import TASKS
 from common.errors import UserError
 from scenes.schema import Scene
-from agents.proposers.llm_tools import QuestionRegistry, TaskRequest, ToolContext, ToolSettings, build_tools
 from tools.sandbox.base import Sandbox
 
 DEFAULT_MODEL = "vllm:Qwen/Qwen3-VL-8B-Instruct@http://localhost:8000/v1"
@@ -194,7 +200,8 @@ class LLMProposer:
         check_request(self.tasks, scenes, quotas)
         ordered = sorted(scenes, key=lambda s: s.id)
         round_ = _Round(
-            system=system_prompt(self.tasks, self.feedback), questions=QuestionRegistry()
+            system=system_prompt(self.tasks, self.feedback, self.tools),
+            questions=QuestionRegistry(),
         )
         slots = [(arm, k) for arm in sorted(quotas) for k in range(quotas[arm])]
         outcomes = {
@@ -255,7 +262,8 @@ class LLMProposer:
     ) -> Trajectory:
         """One run of the agent graph on one scene; returns (and logs) its trajectory."""
         round_ = round_ or _Round(
-            system=system_prompt(self.tasks, self.feedback), questions=QuestionRegistry()
+            system=system_prompt(self.tasks, self.feedback, self.tools),
+            questions=QuestionRegistry(),
         )
         context = ToolContext(
             scene=scene,

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from string import Template
 
+from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from agents.curriculum import Feedback
+from agents.proposers.llm_tools import build_tools
 from agents.records import Proposal, Sample
 from agents.tasks import TASKS, CannotPose, Task, TaskContext
 from agents.tasks.base import uniform_frames
@@ -100,13 +102,31 @@ def _example(sample: Sample) -> FeedbackExample:
     )
 
 
-def system_prompt(tasks: Mapping[str, Task], feedback: ProposerFeedback | None) -> str:
+def system_prompt(
+    tasks: Mapping[str, Task],
+    feedback: ProposerFeedback | None,
+    tools: Sequence[BaseTool] | None = None,
+) -> str:
+    """The round's system prompt; `tools` are the agent's tools (default: the registry's),
+    so the prompt lists exactly the tools the model can call."""
     return render(
         "system.md",
+        tool_list=tool_list(build_tools() if tools is None else tools),
         geometry_reference=load_template("geometry_api.txt").template.strip(),
         task_menu=task_menu(tuple(tasks)),
         feedback=feedback_section(feedback),
     )
+
+
+def tool_list(tools: Sequence[BaseTool]) -> str:
+    """One line per tool: its name and the first sentence of its description (the model gets
+    the full description and arguments with the tool schema)."""
+    lines = []
+    for item in tools:
+        summary = " ".join(item.description.split("\n\n", 1)[0].split())
+        first, dot, _ = summary.partition(". ")
+        lines.append(f"- {item.name}: {first}{dot.strip() or ''}")
+    return "\n".join(lines)
 
 
 @cache
