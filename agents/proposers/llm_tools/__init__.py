@@ -4,7 +4,9 @@ Adding a tool: write a typed function whose Google-style docstring is the docume
 model reads (a summary, then an `Args:` section), taking `runtime: ToolRuntime[ToolContext]`
 to reach the scene; raise `ToolError("what was wrong; what to do")` for mistakes the model
 can fix. Then add it to `AGENT_TOOLS` below (or pass `tools=[*AGENT_TOOLS, my_tool]` to
-`LLMProposer`). See docs/llm_proposer.md.
+`LLMProposer`); the proposer offers it to the model and lists it in the system prompt. See
+docs/llm_proposer.md. The tools live with the LLM proposer, not in the `tools` package,
+because submitting needs the records, the task library and the verifier (docs/design.md).
 """
 
 from __future__ import annotations
