@@ -12,9 +12,9 @@ import tools.geometry as g
 import tools.geometry.rules as rules
 from agents.proposers.llm_agent import AgentLimits
 from agents.proposers.llm_prompts import demo_example, load_template, system_prompt
+from agents.proposers.llm_tools import ToolSettings, build_tools
 from agents.tasks import TASKS, AmbiguityConfig
 from agents.tasks.base import program_constants
-from agents.proposers.llm_tools import ToolSettings, build_tools
 from tools.geometry import appearance, direction, route
 
 REFERENCE = load_template("geometry_api.txt").template

@@ -17,9 +17,15 @@ from hypothesis import strategies as st
 from langchain_core.messages import ToolMessage
 
 from agents.proposers.llm_agent import AgentLimits, build_agent_graph
+from agents.proposers.llm_tools import (
+    QuestionRegistry,
+    TaskRequest,
+    ToolContext,
+    ToolSettings,
+    build_tools,
+)
 from agents.proposers.scripted_model import ScriptedChatModel, tool_calls_reply
 from agents.tasks.demo_scene import demo_scene
-from agents.proposers.llm_tools import QuestionRegistry, TaskRequest, ToolContext, ToolSettings, build_tools
 from tools.sandbox import make_sandbox
 
 TOOLS = build_tools()

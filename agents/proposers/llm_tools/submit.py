@@ -19,11 +19,11 @@ from langgraph.types import Command
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from agents.execution import BadAnswer, ground_truth, sample_from_result
+from agents.proposers.llm_tools.context import ToolContext, ToolError
+from agents.proposers.llm_tools.program import describe_result
 from agents.records import Proposal, option_text
 from agents.tasks import TASKS
 from agents.tasks.base import program_constants, uniform_frames
-from agents.proposers.llm_tools.context import ToolContext, ToolError
-from agents.proposers.llm_tools.program import describe_result
 from tools.sandbox.base import ExecutionResult
 
 STATED_ANSWER_TOLERANCE = 0.05  # relative, plus half a unit of the answer's rounding
