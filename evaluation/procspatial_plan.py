@@ -55,9 +55,11 @@ def pinned_tasks(
     so a newly registered task cannot change an existing benchmark."""
     registry = TASKS if registry is None else registry
     if version not in PROCSPATIAL_TASKS:
-        known = ", ".join(PROCSPATIAL_TASKS)
+        known = ("versions " if len(PROCSPATIAL_TASKS) > 1 else "version ") + ", ".join(
+            PROCSPATIAL_TASKS
+        )
         raise UserError(
-            f"this code builds ProcSpatial version {known}, not {version!r}; "
+            f"this code builds ProcSpatial {known}, not {version!r}; "
             "check out the release that defined that version to rebuild it"
         )
     missing = [name for name in PROCSPATIAL_TASKS[version] if name not in registry]

@@ -201,7 +201,11 @@ def check_added_task(name: str, reference_manifest: str) -> None:
     _check_toy_samples(samples, scene)
     built = build_procspatial(Path(reference_manifest).parent.parent / "after", **TINY_PROCSPATIAL)
     after = json.loads((built / "manifest.json").read_text())
-    assert after == json.loads(Path(reference_manifest).read_text())
+    before = json.loads(Path(reference_manifest).read_text())
+    changed = sorted(
+        key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
+    )
+    assert not changed, f"registering {name} changed ProcSpatial's current version: {changed}"
 
 
 def _copy_project(target: Path) -> Path:
