@@ -8,6 +8,7 @@ them edited. When the page and the code drift apart, these tests fail.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -105,12 +106,27 @@ def documented_tasks(text: str) -> list[str]:
     return [line.split("`")[1] for line in rows]
 
 
+def _add_imports(source: str, imports: list[str]) -> str:
+    """`imports` placed "with the others": in module order among the task imports."""
+    lines = source.splitlines(keepends=True)
+    for new in imports:
+        module = new.split()[1]
+        others = [
+            (node.module, node.lineno)
+            for node in ast.parse("".join(lines)).body
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("agents.tasks.")
+        ]
+        assert others, f"{REGISTRY} imports no tasks any more, unlike what docs/tasks.md says"
+        after = [line for name, line in others if name.lower() > module.lower()]
+        at = after[0] - 1 if after else others[-1][1]
+        lines.insert(at, new + "\n")
+    return "".join(lines)
+
+
 def apply_adding_steps(root: Path, steps: AddingSteps) -> None:
     """Do what the page says, in the project at `root`."""
     (root / steps.task_path).write_text(steps.task_code, encoding="utf-8")
-    registry = (root / REGISTRY).read_text(encoding="utf-8")
-    future = "from __future__ import annotations\n"
-    registry = registry.replace(future, future + "\n".join(steps.registry_imports) + "\n", 1)
+    registry = _add_imports((root / REGISTRY).read_text(encoding="utf-8"), steps.registry_imports)
     closing = re.search(r"\nTASKS: .*?\n(    \)\n)", registry, flags=re.S)
     assert closing, f"{REGISTRY} no longer builds TASKS from a tuple, as docs/tasks.md says"
     at = closing.start(1)
@@ -237,6 +253,9 @@ def test_following_the_docs_adds_a_task_without_editing_a_test(
         "import runpy, sys; "
         "runpy.run_path(sys.argv[1])['check_added_task'](sys.argv[2], sys.argv[3])"
     )
+    added = [steps.task_path, str(REGISTRY)]
+    _run([sys.executable, "-m", "ruff", "check", *added], project)
+    _run([sys.executable, "-m", "ruff", "format", "--check", *added], project)
     module = str(project / "tests" / "agents" / "test_tasks_docs.py")
     _run([sys.executable, "-c", call, module, name, str(before / "manifest.json")], project)
     _run(

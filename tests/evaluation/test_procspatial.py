@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -207,7 +208,7 @@ class _Unasked(Task):
     name = "unasked_task"
     description = "Never asked."
     templates = ("Is this asked?",)
-    levels = {level: {} for level in range(1, 6)}
+    levels: ClassVar[dict[int, dict[str, int]]] = {level: {} for level in range(1, 6)}
 
     def propose(self, ctx: object, level: int) -> None:
         raise NotImplementedError
