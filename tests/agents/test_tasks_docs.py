@@ -112,13 +112,13 @@ def _add_imports(source: str, imports: list[str]) -> str:
     for new in imports:
         module = new.split()[1]
         others = [
-            (node.module, node.lineno)
+            node
             for node in ast.parse("".join(lines)).body
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("agents.tasks.")
         ]
         assert others, f"{REGISTRY} imports no tasks any more, unlike what docs/tasks.md says"
-        after = [line for name, line in others if name.lower() > module.lower()]
-        at = after[0] - 1 if after else others[-1][1]
+        after = [node.lineno for node in others if str(node.module).lower() > module.lower()]
+        at = after[0] - 1 if after else int(others[-1].end_lineno or others[-1].lineno)
         lines.insert(at, new + "\n")
     return "".join(lines)
 
