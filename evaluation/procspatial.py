@@ -34,6 +34,33 @@ from scenes.schema import Scene
 NAME = "procspatial"
 #: The builder recipe's version: bump it whenever a change could alter any row.
 PROCSPATIAL_VERSION = "2"
+
+#: The task types each buildable version asks, in the order its rows list them. A version's
+#: list never changes, so registering a new task type leaves every existing benchmark as it
+#: was; a task joins ProcSpatial only in a new version (docs/tasks.md, "Adding a task type").
+#: Drop a version from here once this code no longer rebuilds its rows identically.
+PROCSPATIAL_TASKS: dict[str, tuple[str, ...]] = {
+    "2": (
+        "object_counting",
+        "object_abs_distance",
+        "object_size_estimation",
+        "room_size_estimation",
+        "object_rel_distance",
+        "object_rel_direction_easy",
+        "object_rel_direction_medium",
+        "object_rel_direction_hard",
+        "route_planning",
+        "obj_appearance_order",
+        "camera_rotation",
+        "camera_movement",
+        "object_left_of_camera",
+        "object_height_comparison",
+        "object_camera_rel_distance",
+        "viewpoint_camera_translation",
+        "viewpoint_object_translation",
+        "viewpoint_camera_rotation",
+    ),
+}
 ROWS_FILE = "procspatial.parquet"
 MANIFEST_FILE = "manifest.json"
 

@@ -4,8 +4,10 @@ The recipe (version `PROCSPATIAL_VERSION`):
 
 1. Render `num_scenes` procedural scenes from seeds `seed_base ..` (the reserved
    held-out range, `evaluation.held_out`).
-2. Split `size` evenly over task types, then each type's share evenly over its
-   difficulty levels 1-5 (remainders rotate over levels so no level is always short).
+2. Split `size` evenly over the version's pinned task types (`PROCSPATIAL_TASKS`, not
+   the live registry, so registering a task leaves the benchmark as it was), then each
+   type's share evenly over its difficulty levels 1-5 (remainders rotate over levels so
+   no level is always short).
 3. Ask the programmatic proposer (seeded by `seed_base`) for each arm's quota plus some
    slack, trying every scene before an arm gives up.
 4. Run every program in the local sandbox, then the verifier's checks except the blind
@@ -55,6 +57,7 @@ from evaluation.procspatial_plan import (
     balance,
     benchmark_arms,
     order_rows,
+    pinned_tasks,
     to_row,
     unusable_reason,
 )
@@ -91,7 +94,7 @@ class ProcSpatialConfig:
     )
     version: str = field(
         default=PROCSPATIAL_VERSION,
-        metadata={"help": "Recipe version (only the current one builds)."},
+        metadata={"help": "Recipe version: one of PROCSPATIAL_TASKS (default the newest)."},
     )
     workers: int | None = field(
         default=None,
@@ -102,11 +105,7 @@ class ProcSpatialConfig:
         return self.num_scenes if self.num_scenes is not None else max(4, math.ceil(self.size / 10))
 
     def check(self) -> None:
-        if self.version != PROCSPATIAL_VERSION:
-            raise UserError(
-                f"this code builds ProcSpatial version {PROCSPATIAL_VERSION}, not {self.version!r}; "
-                "check out the release that defined that version to rebuild it"
-            )
+        pinned_tasks(self.version)  # a known version whose tasks all still exist
         if self.size < 1:
             raise UserError(f"--size must be at least 1, got {self.size}")
         if self.num_scenes is not None and self.num_scenes < 1:
@@ -161,7 +160,7 @@ def _run_and_verify(
 def _questions(
     config: ProcSpatialConfig, scenes: list[Scene], progress: Progress
 ) -> tuple[list[dict[str, Any]], list[ArmCount], dict[str, int], dict[str, int]]:
-    arms = benchmark_arms(config.vsibench_only)
+    arms = benchmark_arms(config.vsibench_only, config.version)
     quotas = allocate(arms, config.size)
     proposer = ProgrammaticProposer(
         ProgrammaticConfig(
@@ -261,7 +260,7 @@ def build_from_config(
             height=config.height,
             question_frames=config.question_frames,
             vsibench_only=config.vsibench_only,
-            tasks=list(benchmark_arms(config.vsibench_only)),
+            tasks=list(benchmark_arms(config.vsibench_only, config.version)),
             verifier_checks=list(VERIFIER_CHECKS),
             question_types=list(dict.fromkeys(row["question_type"] for row in rows)),
             arms=arms,

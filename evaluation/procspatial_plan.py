@@ -1,21 +1,30 @@
 """How ProcSpatial's questions are planned and kept: arms, quotas, balance, row order.
 
-Pure functions of the task registry and the executed samples, so the balance rules can
-be tested without rendering anything; `procspatial_build.py` runs them.
+Pure functions of a version's pinned task list (`PROCSPATIAL_TASKS`, looked up in the task
+registry) and the executed samples, so the balance rules can be tested without rendering
+anything; `procspatial_build.py` runs them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
 
 from agents.curriculum import Arm
 from agents.records import AnswerKind, Sample
-from agents.tasks import TASKS
+from agents.tasks import TASKS, Task
+from common.errors import UserError
 from evaluation.metrics import parse_number
-from evaluation.procspatial import NAME, VSIBENCH_QUESTION_TYPES, benchmark_question_type
+from evaluation.procspatial import (
+    NAME,
+    PROCSPATIAL_TASKS,
+    PROCSPATIAL_VERSION,
+    VSIBENCH_QUESTION_TYPES,
+    benchmark_question_type,
+)
 
 #: The rows file's columns: VSI-Bench's seven, then ours.
 ROW_SCHEMA = pa.schema(
@@ -37,27 +46,57 @@ ROW_SCHEMA = pa.schema(
 )
 
 
-def level_answer_kind(task: str, level: int) -> AnswerKind:
+def pinned_tasks(
+    version: str = PROCSPATIAL_VERSION, registry: Mapping[str, Task] | None = None
+) -> dict[str, Task]:
+    """The tasks `version` asks, in its pinned order, from `registry` (default: `TASKS`).
+
+    The live registry only supplies the code; which tasks a version asks never follows it,
+    so a newly registered task cannot change an existing benchmark."""
+    registry = TASKS if registry is None else registry
+    if version not in PROCSPATIAL_TASKS:
+        known = ("versions " if len(PROCSPATIAL_TASKS) > 1 else "version ") + ", ".join(
+            PROCSPATIAL_TASKS
+        )
+        raise UserError(
+            f"this code builds ProcSpatial {known}, not {version!r}; "
+            "check out the release that defined that version to rebuild it"
+        )
+    missing = [name for name in PROCSPATIAL_TASKS[version] if name not in registry]
+    if missing:
+        raise UserError(
+            f"ProcSpatial version {version} asks task type(s) {', '.join(missing)}, which the "
+            "task registry (agents/tasks/__init__.py) no longer has; restore them, or build a "
+            "version that does not ask them (PROCSPATIAL_TASKS in evaluation/procspatial.py)"
+        )
+    return {name: registry[name] for name in PROCSPATIAL_TASKS[version]}
+
+
+def level_answer_kind(task: Task, level: int) -> AnswerKind:
     """The answer kind a task asks at a level (numeric tasks: choice at 1-3, number at 4-5)."""
-    settings = TASKS[task].settings(level)
+    settings = task.settings(level)
     if "format" in settings:
         return "numeric" if settings["format"] == "numeric" else "multiple_choice"
-    return TASKS[task].answer_kinds[0]
+    return task.answer_kinds[0]
 
 
-def benchmark_arms(vsibench_only: bool) -> dict[str, list[int]]:
-    """Task type -> the levels ProcSpatial asks it at, in registry order.
+def benchmark_arms(
+    vsibench_only: bool,
+    version: str = PROCSPATIAL_VERSION,
+    registry: Mapping[str, Task] | None = None,
+) -> dict[str, list[int]]:
+    """Task type -> the levels ProcSpatial `version` asks it at, in the version's pinned order.
 
     VSI-Bench-only keeps VSI-Bench's types at the levels whose rows keep a VSI-Bench
     question type (numeric tasks: levels 4-5, where the answer is a number)."""
     arms: dict[str, list[int]] = {}
-    for name, task in TASKS.items():
+    for name, task in pinned_tasks(version, registry).items():
         levels = sorted(task.levels)
         if vsibench_only:
             levels = [
                 level
                 for level in levels
-                if benchmark_question_type(name, level_answer_kind(name, level))
+                if benchmark_question_type(name, level_answer_kind(task, level))
                 in VSIBENCH_QUESTION_TYPES
             ]
         if levels:

@@ -1,7 +1,10 @@
 """The task library: one module per task family, one registry line per task type.
 
-Adding a task type: write a `Task` subclass in its own module (see docs/tasks.md) and add
-one line to `TASKS` below. The proposer, the CLI and the docs table pick it up from here.
+Adding a task type: write a `Task` subclass in its own module, add one line (and its import)
+at the end of the tuple below, and one row to the table in docs/tasks.md; that page's
+"Adding a task type" is the whole checklist, and a test follows it word for word. The
+proposer, the CLI and the curriculum pick the task up from here; ProcSpatial does not
+(each of its versions pins its own list, `PROCSPATIAL_TASKS`).
 """
 
 from __future__ import annotations

@@ -195,10 +195,14 @@ def build_procspatial_command(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Sandbox workers (default: CPUs, at most 4).")
     ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(help="Recipe version; each asks its own pinned task list (default: newest)."),
+    ] = None,
 ) -> None:
     """Build the held-out ProcSpatial benchmark (deterministic: same options, same rows)."""
     from evaluation.held_out import HELD_OUT_SEED_START
-    from evaluation.procspatial import ProcSpatial
+    from evaluation.procspatial import PROCSPATIAL_VERSION, ProcSpatial
     from evaluation.procspatial_build import build_procspatial
 
     folder = build_procspatial(
@@ -212,6 +216,7 @@ def build_procspatial_command(
         question_frames=question_frames,
         vsibench_only=vsibench_only,
         workers=workers,
+        version=version or PROCSPATIAL_VERSION,
     )
     manifest = ProcSpatial.load(folder).manifest
     console.print(

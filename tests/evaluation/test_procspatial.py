@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -16,7 +17,7 @@ from agents.records import VSIBENCH_TASKS, Sample
 from agents.solver.config import SolverConfig
 from agents.solver.solver import load_solver
 from agents.solver.tiny import build_tiny_solver
-from agents.tasks import TASKS
+from agents.tasks import TASKS, Task
 from common.errors import UserError
 from evaluation import procspatial_build
 from evaluation.evaluator import evaluate
@@ -29,13 +30,21 @@ from evaluation.held_out import (
 from evaluation.metrics import MULTIPLE_CHOICE_TASKS, NUMERIC_TASKS
 from evaluation.procspatial import (
     MANIFEST_FILE,
+    PROCSPATIAL_TASKS,
+    PROCSPATIAL_VERSION,
     ROWS_FILE,
     VSIBENCH_QUESTION_TYPES,
     ProcSpatial,
     benchmark_question_type,
 )
 from evaluation.procspatial_build import build_procspatial
-from evaluation.procspatial_plan import allocate, balance, benchmark_arms, order_rows
+from evaluation.procspatial_plan import (
+    allocate,
+    balance,
+    benchmark_arms,
+    order_rows,
+    pinned_tasks,
+)
 from evaluation.vsibench import load_benchmark_rows
 from scenes.schema import Scene
 
@@ -97,7 +106,7 @@ def test_default_allocation_is_uniform_over_tasks_and_levels() -> None:
     for (task, level), quota in quotas.items():
         per_task[task] += quota
         per_level[level] += quota
-    assert set(per_task) == set(TASKS)
+    assert list(per_task) == list(PROCSPATIAL_TASKS[PROCSPATIAL_VERSION])
     assert max(per_task.values()) - min(per_task.values()) <= 1
     assert max(per_level.values()) - min(per_level.values()) <= 1
     assert max(quotas.values()) - min(quotas.values()) <= 1
@@ -172,7 +181,65 @@ def test_built_benchmark_is_balanced(built: Path) -> None:
     for arm in manifest.arms:
         quota_per_task[arm.task] += arm.quota
     assert per_task == quota_per_task  # a short level's gap stays within its task
-    assert set(per_task) == set(TASKS) and max(per_task.values()) - min(per_task.values()) <= 1
+    assert set(per_task) == set(PROCSPATIAL_TASKS[manifest.version]) == set(manifest.tasks)
+    assert max(per_task.values()) - min(per_task.values()) <= 1
+
+
+# -- the pinned task list ------------------------------------------------------------------
+
+#: The SMALL build's fingerprint under version 2, recorded when the task list was pinned.
+#: It changes only when a change alters version 2's rows: then bump PROCSPATIAL_VERSION
+#: (and pin the new version's tasks) instead of updating this value.
+VERSION_2_SMALL_FINGERPRINT = "55545c52c6d54775"
+
+
+def test_version_2_rows_are_the_ones_built_before_the_pin(built: Path) -> None:
+    manifest = ProcSpatial.load(built).manifest
+    assert manifest.version == "2" and manifest.num_rows == 40
+    assert manifest.fingerprint == VERSION_2_SMALL_FINGERPRINT, (
+        "ProcSpatial version 2's rows changed; bump PROCSPATIAL_VERSION "
+        "(evaluation/procspatial.py) if that was meant"
+    )
+
+
+class _Unasked(Task):
+    """A registered task no ProcSpatial version pins."""
+
+    name = "unasked_task"
+    description = "Never asked."
+    templates = ("Is this asked?",)
+    levels: ClassVar[dict[int, dict[str, int]]] = {level: {} for level in range(1, 6)}
+
+    def propose(self, ctx: object, level: int) -> None:
+        raise NotImplementedError
+
+
+def test_a_newly_registered_task_changes_no_existing_version() -> None:
+    registry = {"unasked_task": _Unasked(), **TASKS}  # even first in the registry
+    for vsibench_only in (False, True):
+        arms = benchmark_arms(vsibench_only, registry=registry)
+        assert arms == benchmark_arms(vsibench_only) and "unasked_task" not in arms
+        assert allocate(arms, 1000) == allocate(benchmark_arms(vsibench_only), 1000)
+
+
+def test_a_version_whose_task_is_gone_or_unknown_is_refused(tmp_path: Path) -> None:
+    registry = {name: task for name, task in TASKS.items() if name != "route_planning"}
+    with pytest.raises(UserError, match=r"version 2 asks task type\(s\) route_planning"):
+        pinned_tasks("2", registry)
+    with pytest.raises(UserError, match=r"builds ProcSpatial version 2, not '3'"):
+        pinned_tasks("3")
+    with pytest.raises(UserError, match="not '3'"):
+        build_procspatial(tmp_path / "three", version="3", **SMALL)
+    assert not (tmp_path / "three").exists()
+
+
+def test_building_a_version_whose_task_left_the_registry_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(TASKS, "obj_appearance_order")  # as if its registry line were removed
+    with pytest.raises(UserError, match=r"asks task type\(s\) obj_appearance_order.*restore"):
+        build_procspatial(tmp_path / "bench", **SMALL)
+    assert not (tmp_path / "bench").exists()
 
 
 # -- rows, version, determinism -----------------------------------------------------------

@@ -279,3 +279,13 @@ def test_build_viewpoint_then_evaluate_it(
     assert code == 0, capsys.readouterr().out
     assert len(load_report(out / "results.json").predictions) == manifest["num_rows"]
     assert main(["eval", "build-viewpoint", "--out", str(bench)]) == 2  # exists: one-line error
+
+
+def test_build_procspatial_refuses_an_unknown_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench"
+    code = main(["eval", "build-procspatial", "--out", str(out), "--version", "9"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "Traceback" not in err
+    assert "builds ProcSpatial version 2, not '9'" in err and not out.exists()
