@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from agents.bands import BandThresholds
 from agents.curriculum import Arm, ArmStats, Feedback, UniformPolicy, make_policy, merge
 
 
@@ -107,9 +108,7 @@ def run_episode(
                     count=count,
                     mean_confidence=sum(ps) / count if count else 0.0,
                     mean_learnability=sum(learn) / count if count else 0.0,
-                    easy=sum(p > 0.9 for p in ps) / count if count else 0.0,
-                    hard=sum(p < 0.1 for p in ps) / count if count else 0.0,
-                    frontier=sum(0.1 <= p <= 0.9 for p in ps) / count if count else 0.0,
+                    **BandThresholds().shares(ps),
                     requested=n,
                     made=made[arm],
                 )

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from agents.bands import EASY, HARD
 from common.errors import UserError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -141,8 +142,8 @@ class LoopSection(Section):
         0, ge=0, description="Stop after this many iterations without gain (0: never)."
     )
     min_gain: float = Field(0.0, ge=0, description="Held-out gain that counts as progress.")
-    easy: float = Field(0.9, gt=0, lt=1, description="Confidence above this is 'easy'.")
-    hard: float = Field(0.1, gt=0, lt=1, description="Confidence below this is 'hard'.")
+    easy: float = Field(EASY, gt=0, lt=1, description="Confidence above this is 'easy'.")
+    hard: float = Field(HARD, gt=0, lt=1, description="Confidence below this is 'hard'.")
     feedback_decay: float = Field(
         0.5, ge=0, le=1, description="Weight of older rounds when merging feedback."
     )

@@ -17,6 +17,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agents.bands import BANDS
+from graphs.summary import IterationSummary
+
 #: Console width when output is not a terminal (a log file): wide enough for every task name.
 LOG_WIDTH = 160
 #: Stages shorter than this print no line when they finish (they would only add noise);
@@ -155,39 +158,35 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
 
-def print_iteration(entry: dict[str, Any]) -> None:
+def print_iteration(entry: IterationSummary) -> None:
     """Per task: proposals, acceptance, confidence bands; then loss and held-out score."""
-    table = Table(title=f"iteration {entry['iteration']}", title_justify="left")
-    names = sorted(entry["tasks"])
+    table = Table(title=f"iteration {entry.iteration}", title_justify="left")
+    names = sorted(entry.tasks)
     widest = max((len(name) for name in names), default=4)
-    for column in ("task", "proposed", "accepted", "easy", "frontier", "hard", "mean p"):
+    for column in ("task", "proposed", "accepted", *BANDS, "mean p"):
         if column == "task":
             table.add_column(column, justify="left", no_wrap=True, min_width=widest)
         else:
             table.add_column(column, justify="right")
     for task in names:
-        row = entry["tasks"][task]
-        scored = sum(row.get(band, 0) for band in ("easy", "frontier", "hard"))
-        mean = f"{row['confidence_sum'] / scored:.3g}" if scored else "-"
+        row = entry.tasks[task]
+        mean = row.mean_confidence
         table.add_row(
             task,
-            str(row["proposed"]),
-            f"{row['accepted']} ({_pct(row['accepted'], row['proposed'])})",
-            _pct(row.get("easy", 0), scored),
-            _pct(row.get("frontier", 0), scored),
-            _pct(row.get("hard", 0), scored),
-            mean,
+            str(row.proposed),
+            f"{row.accepted} ({_pct(row.accepted, row.proposed)})",
+            *(_pct(n, row.scored) for n in row.bands.values()),
+            "-" if mean is None else f"{mean:.3g}",
         )
     out = console()
     out.print(table)
-    losses = entry.get("train_loss") or []
+    losses = entry.train_loss
     loss = f"{losses[0]:.3f} -> {losses[-1]:.3f}" if losses else "not trained"
-    heldout = entry.get("heldout") or {}
-    score = heldout.get("overall")
-    reasons = ", ".join(f"{k} {v}" for k, v in entry.get("reasons", {}).items()) or "none"
+    score = entry.heldout.overall if entry.heldout else None
+    reasons = ", ".join(f"{k} {v}" for k, v in entry.reasons.items()) or "none"
     out.print(
-        f"accepted {entry['accepted']}/{entry['proposed']} (rejected: {reasons}); "
-        f"trained on {entry['trained_on']}; loss {loss}; "
+        f"accepted {entry.accepted}/{entry.proposed} (rejected: {reasons}); "
+        f"trained on {entry.trained_on}; loss {loss}; "
         f"held-out {'-' if score is None else f'{100 * score:.1f}'}",
         soft_wrap=True,
     )
