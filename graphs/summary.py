@@ -7,9 +7,9 @@ held-out score and why the loop stopped. The progress table, the report and the
 benchmarks read it through this model. The first entry (iteration -1) holds only the
 starting solver's held-out score.
 
-Files written before this model existed hold the same keys as plain dicts; they validate
-into it unchanged, and an entry is written back with only the fields it set, so an old
-run's metrics.json keeps its shape when a resumed run rewrites it.
+Files and checkpoints written before this model existed hold the same keys as plain
+dicts (band counts only where non-zero, no `stop_reason`); they validate into it, and are
+written back with every field (keys they lacked get their defaults, unknown keys stay).
 """
 
 from __future__ import annotations
@@ -107,8 +107,8 @@ class IterationSummary(BaseModel):
         return self.iteration == BASELINE_ITERATION
 
     def dump(self) -> dict[str, Any]:
-        """JSON for metrics.json: the fields this entry set (older files keep their shape)."""
-        return self.model_dump(mode="json", exclude_unset=True)
+        """JSON for metrics.json: every field, so plain-JSON readers find every key."""
+        return self.model_dump(mode="json")
 
 
 def load_history(entries: Iterable[IterationSummary | dict[str, Any]]) -> list[IterationSummary]:
