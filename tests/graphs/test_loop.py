@@ -116,3 +116,18 @@ def test_the_loop_runs_end_to_end_and_resumes_idempotently(tmp_path: Path) -> No
     # the second round's plan was made from the first round's feedback
     plan_1 = store.read_json(store.iteration_dir(1) / "plan.json")
     assert sum(n for _, _, n in plan_1["quotas"]) == cfg.proposer.per_iteration
+
+
+def test_static_plan_asks_for_other_arms_each_round(tmp_path: Path) -> None:
+    """With fewer slots than arms, the static plan's tie-breaks follow the round."""
+    from graphs import nodes
+
+    cfg = load_config(overrides=["loop.selection=static", "proposer.per_iteration=6"])
+    runtime = LoopRuntime(config=cfg, store=RunStore(tmp_path / "run"), quiet=True)
+    asked = []
+    for iteration in range(4):
+        state = {"iteration": iteration, "scene_ids": ["s0", "s1"], "feedback": None}
+        tasks = nodes.plan(state, runtime)["plan"]
+        asked.append(frozenset((t, lvl) for task in tasks for t, lvl, n in task["quotas"] if n))
+    assert all(len(arms) == 6 for arms in asked)
+    assert len(set(asked)) == 4, "every round asks for its own arms"
