@@ -148,7 +148,7 @@ def warn_empty_band(
     warn(
         f"iteration {iteration}: loop.selection=band kept 0 of {len(confidences)} scored samples "
         f"({below} below loop.hard={hard:g}, {above} above loop.easy={easy:g}; confidences "
-        f"{spread}), so nothing is trained this iteration. Use loop.selection=feedback to train "
+        f"{spread}), so nothing is trained this iteration. Use loop.selection=all to train "
         "on every accepted sample, or move the band to where the confidences are "
         f"(e.g. loop.hard={known[0] if known else hard:.1g})."
     )
