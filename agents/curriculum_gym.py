@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agents.bands import BandThresholds
-from agents.curriculum import Arm, ArmStats, Feedback, UniformPolicy, make_policy, merge
+from agents.curriculum import Arm, ArmStats, DifficultyFeedback, UniformPolicy, make_policy, merge
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,9 @@ class GymConfig:
     rounds: int = field(default=30, metadata={"help": "Rounds per episode."})
     noise: float = field(default=0.1, metadata={"help": "Std of one observation of a skill."})
     probe: int = field(default=8, metadata={"help": "Probe samples per arm (progress signal)."})
-    decay: float = field(default=0.5, metadata={"help": "Feedback merge decay, as in the loop."})
+    decay: float = field(
+        default=0.5, metadata={"help": "Difficulty feedback merge decay, as in the loop."}
+    )
 
 
 @dataclass
@@ -86,7 +88,7 @@ def run_episode(
     specs = {a.arm: a for a in config.arms}
     arms = list(specs)
     skill = {arm: a.start for arm, a in specs.items()}
-    feedback: Feedback | None = None
+    feedback: DifficultyFeedback | None = None
     probes: dict[Arm, float] = {}
     progress: dict[Arm, float] = {}
     scores, samples, requested, quotas_seen, used = [], [], [], [], 0
@@ -120,7 +122,7 @@ def run_episode(
                 skill[arm] += spec.rate * (spec.ceiling - skill[arm])
         used += sum(made.values())
         heldout = {a.task: skill[a.arm] for a in config.arms if a.heldout}
-        current = Feedback(arms=stats, heldout=heldout)
+        current = DifficultyFeedback(arms=stats, heldout=heldout)
         feedback = merge(feedback, current, config.decay)
         feedback = _steer(feedback, signal, rng, config, skill, probes, progress)
         scores.append(heldout_score(config, skill))
@@ -130,14 +132,14 @@ def run_episode(
 
 
 def _steer(
-    feedback: Feedback,
+    feedback: DifficultyFeedback,
     signal: str,
     rng: random.Random,
     config: GymConfig,
     skill: dict[Arm, float],
     probes: dict[Arm, float],
     progress: dict[Arm, float],
-) -> Feedback:
+) -> DifficultyFeedback:
     """The feedback as the chosen signal would shape it."""
     if signal == "expected":
         return feedback
