@@ -200,7 +200,7 @@ def select(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
             if scored and not in_band and not rt.quiet:
                 from graphs.progress import warn_empty_band
 
-                warn_empty_band(iteration, [s.confidence for s in scored], t.hard, t.easy)
+                warn_empty_band(iteration, [s.confidence for s in scored], t)
             scored = in_band
         rt.store.write_samples(path, scored)
     return {}

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.bands import BANDS
+from agents.bands import BANDS, BandThresholds
 from graphs.summary import IterationSummary
 
 #: Console width when output is not a terminal (a log file): wide enough for every task name.
@@ -138,18 +138,18 @@ def warn(message: str) -> None:
 
 
 def warn_empty_band(
-    iteration: int, confidences: list[float | None], hard: float, easy: float
+    iteration: int, confidences: list[float | None], thresholds: BandThresholds
 ) -> None:
     """`loop.selection=band` kept nothing: say why (where the confidences are) and what to change."""
     known = sorted(p for p in confidences if p is not None)
-    below = sum(1 for p in known if p < hard)
-    above = sum(1 for p in known if p > easy)
+    counts = thresholds.counts(known)
+    hard, easy = thresholds.hard, thresholds.easy
     spread = f"{known[0]:.3g} to {known[-1]:.3g}" if known else "none scored"
     warn(
         f"iteration {iteration}: loop.selection=band kept 0 of {len(confidences)} scored samples "
-        f"({below} below loop.hard={hard:g}, {above} above loop.easy={easy:g}; confidences "
-        f"{spread}), so nothing is trained this iteration. Use loop.selection=all to train "
-        "on every accepted sample, or move the band to where the confidences are "
+        f"({counts['hard']} below loop.hard={hard:g}, {counts['easy']} above loop.easy={easy:g}; "
+        f"confidences {spread}), so nothing is trained this iteration. Use loop.selection=all "
+        "to train on every accepted sample, or move the band to where the confidences are "
         f"(e.g. loop.hard={known[0] if known else hard:.1g})."
     )
 
