@@ -92,8 +92,8 @@ def run_episode(
     probes: dict[Arm, float] = {}
     progress: dict[Arm, float] = {}
     scores, samples, requested, quotas_seen, used = [], [], [], [], 0
-    for _ in range(config.rounds):
-        quotas = allocator.allocate(arms, config.budget, feedback)
+    for round_index in range(config.rounds):  # tie-breaks follow the round, as in the loop
+        quotas = allocator.allocate(arms, config.budget, feedback, round_index=round_index)
         quotas_seen.append(quotas)
         made = {
             arm: sum(rng.random() < specs[arm].fill for _ in range(n)) for arm, n in quotas.items()
