@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.bands import TaskTally
 from agents.curriculum import ArmStats
+from common.errors import UserError, field_problem
 from graphs.store import RunStore
 
 #: The index of the entry that holds the starting solver's held-out score.
@@ -132,8 +133,21 @@ def dump_history(history: Iterable[IterationSummary | dict[str, Any]]) -> list[d
 
 
 def read_history(store: RunStore) -> list[IterationSummary]:
-    """metrics.json of a run directory as models (empty when the file is not there yet)."""
-    return load_history(store.read_metrics())
+    """metrics.json of a run directory as models (empty when the file is not there yet);
+    a file that is not a history is a UserError naming the entry and field."""
+    entries = store.read_metrics()
+    if not isinstance(entries, list):
+        raise UserError(f"{store.metrics_path} is not a list of iterations; was it edited?")
+    history = []
+    for index, entry in enumerate(entries):
+        try:
+            history.extend(load_history([entry]))
+        except ValidationError as error:
+            raise UserError(
+                f"{store.metrics_path}: entry {index} is not an iteration summary "
+                f"({field_problem(error.errors()[0])}); was it edited?"
+            ) from error
+    return history
 
 
 def write_history(store: RunStore, history: Iterable[IterationSummary | dict[str, Any]]) -> None:

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from agents.bands import BANDS, BandThresholds, TaskTally, tally
 from agents.records import Sample
-from common.errors import UserError
+from common.errors import UserError, field_problem
 from evaluation.report import load_report
 from graphs.report.heldout import TaskInterval, option_counts, overall_interval, task_intervals
 from graphs.store import RunStore
@@ -122,7 +124,14 @@ def load_run(run_dir: str | Path) -> RunData:
         raise UserError(f"{store.config_path} does not hold a mapping of settings; was it edited?")
     loop = config.get("loop") or {}
     # config.yaml of older runs may lack the band edges: the defaults fill them in
-    thresholds = BandThresholds.model_validate({k: loop[k] for k in ("easy", "hard") if k in loop})
+    try:
+        thresholds = BandThresholds.model_validate(
+            {k: loop[k] for k in ("easy", "hard") if k in loop}
+        )
+    except ValidationError as error:
+        raise UserError(
+            f"{store.config_path}: loop {field_problem(error.errors()[0])}; was it edited?"
+        ) from error
     started = store.iterations()
     options = option_counts(store.eval_dir)
     iterations = [

@@ -7,12 +7,16 @@ import sqlite3
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
+import pytest
+import yaml
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 
 from agents.bands import TaskTally
 from agents.curriculum import DifficultyFeedback
+from common.errors import UserError
 from graphs.build import open_checkpointer
+from graphs.report.data import load_run
 from graphs.state import LoopState, difficulty_of, history_of
 from graphs.store import RunStore
 from graphs.summary import (
@@ -144,3 +148,15 @@ def test_an_old_checkpoint_with_dict_state_resumes_with_typed_state(tmp_path: Pa
     assert all(isinstance(h, IterationSummary) for h in saved["history"])
     assert saved["history"][:2] == load_history([OLD_BASELINE, OLD_ENTRY])
     assert saved["history"][-1].stop_reason == "done"
+
+
+def test_an_edited_history_or_band_edge_is_a_user_error(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "run")
+    store.root.mkdir()
+    store.write_metrics([OLD_BASELINE, {**OLD_ENTRY, "proposed": "many"}])
+    with pytest.raises(UserError, match=r"metrics\.json: entry 1 .*field 'proposed'"):
+        read_history(store)
+    store.write_metrics([OLD_BASELINE])
+    store.config_path.write_text(yaml.safe_dump({"loop": {"easy": 2}}), encoding="utf-8")
+    with pytest.raises(UserError, match=r"config\.yaml: loop field 'easy'"):
+        load_run(store.root)
