@@ -340,6 +340,7 @@ def _iteration_summary(
         trained_on=train_info.get("num_samples", 0),
         reasons=reasons,
         tasks=tasks,
+        thresholds=rt.thresholds,
         arms=current.arms,
         train_loss=train_info.get("losses", []),
         global_step=train_info.get("global_step"),

@@ -15,14 +15,16 @@ written back with every field (keys they lacked get their defaults, unknown keys
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.bands import TaskTally
+from agents.bands import BandThresholds, TaskTally
 from agents.curriculum import ArmStats
 from common.errors import UserError, field_problem
-from graphs.store import RunStore
+
+if TYPE_CHECKING:  # for annotations only: keeps this module light for the progress display
+    from graphs.store import RunStore
 
 #: The index of the entry that holds the starting solver's held-out score.
 BASELINE_ITERATION = -1
@@ -84,6 +86,9 @@ class IterationSummary(BaseModel):
     )
     tasks: dict[str, TaskTally] = Field(
         default_factory=dict, description="Per question type: proposed, accepted, bands."
+    )
+    thresholds: BandThresholds | None = Field(
+        None, description="The band edges `tasks` and `arms` were counted with (loop.easy/hard)."
     )
     arms: list[ArmStats] = Field(
         default_factory=list,

@@ -88,6 +88,7 @@ def test_the_loop_runs_end_to_end_and_resumes_idempotently(tmp_path: Path) -> No
     assert state["stop_reason"].startswith("iteration budget")
     assert [h.iteration for h in state["history"]] == [-1, 0, 1]
     assert state["history"][-1].stop_reason == state["stop_reason"]
+    assert state["history"][-1].thresholds == runtime.thresholds
     assert store.read_metrics() == dump_history(state["history"])
     # the checkpointer gives the typed state back (its models are on the allowlist)
     assert saved.values["history"] == state["history"]
