@@ -5,7 +5,8 @@ one (task type, difficulty level). Samples with p > easy are already mastered, p
 are out of reach; the frontier in between is where training pays. The default policy is
 a bandit over arms that favours learnability p(1 - p) (as R-Zero and Absolute Zero do),
 with an exploration bonus and a floor so that no arm starves. `uniform` is the static
-baseline. Both are deterministic given their seed.
+baseline. All are deterministic given their seed and the round. The band edges and the
+held-out task names come from agents/bands.py.
 """
 
 from __future__ import annotations
@@ -17,14 +18,10 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
+from agents.bands import BandThresholds, heldout_score, heldout_task
 from agents.records import Sample
 
 Arm = tuple[str, int]
-
-
-class BandThresholds(BaseModel):
-    easy: float = Field(0.9, gt=0, lt=1, description="p above this is 'easy' (already mastered).")
-    hard: float = Field(0.1, gt=0, lt=1, description="p below this is 'hard' (out of reach).")
 
 
 class ArmStats(BaseModel):
@@ -54,25 +51,30 @@ class ArmStats(BaseModel):
         return (self.question_type, self.level)
 
 
-class Feedback(BaseModel):
-    """Per-arm confidence bands: the graph state handed to the proposer."""
+class DifficultyFeedback(BaseModel):
+    """Per-arm confidence bands: what the loop feeds back to the policy and the proposer."""
 
     thresholds: BandThresholds = Field(default_factory=BandThresholds)
     arms: list[ArmStats] = Field(default_factory=list)
     heldout: dict[str, float] = Field(
         default_factory=dict,
-        description="Latest held-out score per task type (the yield-aware policy's floor).",
+        description="Latest held-out score per held-out task (the yield-aware policy's floor); "
+        "agents.bands.heldout_score maps a question type onto these names.",
     )
 
     def by_arm(self) -> dict[Arm, ArmStats]:
         return {stats.arm: stats for stats in self.arms}
 
 
+#: The name this model had before; kept so older imports and callers still work.
+Feedback = DifficultyFeedback
+
+
 def summarize(
     samples: Iterable[Sample],
     thresholds: BandThresholds | None = None,
     requested: dict[Arm, int] | None = None,
-) -> Feedback:
+) -> DifficultyFeedback:
     """Aggregate scored, accepted samples into per-arm bands.
 
     `requested` (slots the policy asked for per arm) adds arms that made nothing, so a
@@ -97,6 +99,7 @@ def summarize(
         values = groups.get((task, level), [])
         ps = [p for p, _ in values]
         n = max(1, len(ps))
+        shares = thresholds.shares(ps)
         arms.append(
             ArmStats(
                 question_type=task,
@@ -104,17 +107,17 @@ def summarize(
                 count=len(ps),
                 mean_confidence=sum(ps) / n,
                 mean_learnability=sum(learn for _, learn in values) / n,
-                easy=sum(p > thresholds.easy for p in ps) / n,
-                hard=sum(p < thresholds.hard for p in ps) / n,
-                frontier=sum(thresholds.hard <= p <= thresholds.easy for p in ps) / n,
+                **shares,
                 requested=requested.get((task, level), 0),
                 made=made.get((task, level), 0),
             )
         )
-    return Feedback(thresholds=thresholds, arms=arms)
+    return DifficultyFeedback(thresholds=thresholds, arms=arms)
 
 
-def merge(previous: Feedback | None, current: Feedback, decay: float = 0.5) -> Feedback:
+def merge(
+    previous: DifficultyFeedback | None, current: DifficultyFeedback, decay: float = 0.5
+) -> DifficultyFeedback:
     """Combine rounds: the newest round counts fully, older evidence is down-weighted by `decay`.
 
     Arms not measured this round keep their (decayed) history, so the bandit remembers them.
@@ -151,7 +154,15 @@ def merge(previous: Feedback | None, current: Feedback, decay: float = 0.5) -> F
                 **slots,
             )
         )
-    return Feedback(thresholds=current.thresholds, arms=merged, heldout=current.heldout)
+    return DifficultyFeedback(thresholds=current.thresholds, arms=merged, heldout=current.heldout)
+
+
+def round_rng(seed: int, round_index: int = 0) -> random.Random:
+    """The tie-break generator of one round: the seed alone in round 0, then one per round,
+    so a policy with fewer slots than arms does not ask for the same arms every round."""
+    if round_index == 0:
+        return random.Random(seed)
+    return random.Random(random.Random(f"{seed}:{round_index}").randrange(2**31))
 
 
 def _largest_remainder(weights: dict[Arm, float], total: int, rng: random.Random) -> dict[Arm, int]:
@@ -172,9 +183,13 @@ class UniformPolicy:
     seed: int = field(default=0, metadata={"help": "Seed for breaking ties in rounding."})
 
     def allocate(
-        self, arms: Sequence[Arm], total: int, feedback: Feedback | None = None
+        self,
+        arms: Sequence[Arm],
+        total: int,
+        feedback: DifficultyFeedback | None = None,
+        round_index: int = 0,
     ) -> dict[Arm, int]:
-        rng = random.Random(self.seed)
+        rng = round_rng(self.seed, round_index)
         return _largest_remainder({arm: 1.0 for arm in arms}, total, rng)
 
 
@@ -204,7 +219,7 @@ class LearnabilityBandit:
         default=0.2, metadata={"help": "Share of the budget spread uniformly over all arms."}
     )
 
-    def scores(self, arms: Sequence[Arm], feedback: Feedback | None) -> dict[Arm, float]:
+    def scores(self, arms: Sequence[Arm], feedback: DifficultyFeedback | None) -> dict[Arm, float]:
         stats = feedback.by_arm() if feedback else {}
         total_n = sum(s.count for s in stats.values())
         out: dict[Arm, float] = {}
@@ -218,9 +233,13 @@ class LearnabilityBandit:
         return out
 
     def allocate(
-        self, arms: Sequence[Arm], total: int, feedback: Feedback | None = None
+        self,
+        arms: Sequence[Arm],
+        total: int,
+        feedback: DifficultyFeedback | None = None,
+        round_index: int = 0,
     ) -> dict[Arm, int]:
-        rng = random.Random(self.seed)
+        rng = round_rng(self.seed, round_index)
         scores = self.scores(arms, feedback)
         top = max(scores.values())
         soft = {arm: math.exp((s - top) / self.temperature) for arm, s in scores.items()}
@@ -242,9 +261,9 @@ class YieldAwareBandit:
     samples with nothing to learn. Arms with y < min_yield get nothing. Quotas follow
     softmax((v / max v + bonus) / temperature), bonus = exploration * sqrt(ln(N + 1) / (n + 1))
     over requested slots, mixed with a floor of `min_share` split evenly over the held-out
-    tasks (Feedback.heldout) whose score is below `saturation`, then over their fillable
-    levels; without held-out scores the floor covers every fillable arm. Scores are
-    normalised by the best arm, so any signal's learnability scale works.
+    tasks (DifficultyFeedback.heldout) whose score is below `saturation`, then over the
+    fillable arms they score; without held-out scores the floor covers every fillable arm.
+    Scores are normalised by the best arm, so any signal's learnability scale works.
     """
 
     seed: int = field(default=0, metadata={"help": "Seed for breaking ties in rounding."})
@@ -267,7 +286,7 @@ class YieldAwareBandit:
         default=0.9, metadata={"help": "Held-out score at which a task no longer needs a floor."}
     )
 
-    def values(self, arms: Sequence[Arm], feedback: Feedback | None) -> dict[Arm, float]:
+    def values(self, arms: Sequence[Arm], feedback: DifficultyFeedback | None) -> dict[Arm, float]:
         """v = smoothed learnability * yield per arm (0 for arms that make nothing)."""
         stats = feedback.by_arm() if feedback else {}
         measured = [s.mean_learnability for s in stats.values() if s.count > 0]
@@ -288,28 +307,36 @@ class YieldAwareBandit:
             return 1.0
         return min(1.0, (stats.made + 1) / (stats.requested + 1))
 
-    def floor(self, arms: Sequence[Arm], feedback: Feedback | None) -> dict[Arm, float]:
-        """The floor's share per arm: held-out tasks not yet saturated, their fillable levels."""
+    def floor(self, arms: Sequence[Arm], feedback: DifficultyFeedback | None) -> dict[Arm, float]:
+        """The floor's share per arm: held-out tasks not yet saturated, their fillable arms.
+
+        Arms are grouped by the held-out task that scores them (agents.bands), so the three
+        relative-direction question types share `object_rel_direction`'s part."""
         stats = feedback.by_arm() if feedback else {}
         fillable = [a for a in arms if self.arm_yield(stats.get(a)) >= self.min_yield]
         heldout = feedback.heldout if feedback else {}
-        if heldout:
-            tasks = sorted(
-                {t for t, _ in fillable if t in heldout and heldout[t] < self.saturation}
-            )
-        else:
-            tasks = sorted({t for t, _ in fillable})
+        groups: dict[str, list[Arm]] = {}
+        for arm in fillable:
+            if not heldout:
+                groups.setdefault(arm[0], []).append(arm)
+                continue
+            task, score = heldout_task(arm[0], heldout), heldout_score(arm[0], heldout)
+            if task is not None and score is not None and score < self.saturation:
+                groups.setdefault(task, []).append(arm)
         out = dict.fromkeys(arms, 0.0)
-        for task in tasks:
-            levels = [a for a in fillable if a[0] == task]
-            for arm in levels:
-                out[arm] = 1.0 / len(tasks) / len(levels)
+        for members in groups.values():
+            for arm in members:
+                out[arm] = 1.0 / len(groups) / len(members)
         return out
 
     def allocate(
-        self, arms: Sequence[Arm], total: int, feedback: Feedback | None = None
+        self,
+        arms: Sequence[Arm],
+        total: int,
+        feedback: DifficultyFeedback | None = None,
+        round_index: int = 0,
     ) -> dict[Arm, int]:
-        rng = random.Random(self.seed)
+        rng = round_rng(self.seed, round_index)
         values = self.values(arms, feedback)
         live = [a for a in arms if values[a] > 0]
         if not live:  # nothing is fillable or measured: spread evenly

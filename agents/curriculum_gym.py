@@ -18,7 +18,8 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from agents.curriculum import Arm, ArmStats, Feedback, UniformPolicy, make_policy, merge
+from agents.bands import BandThresholds
+from agents.curriculum import Arm, ArmStats, DifficultyFeedback, UniformPolicy, make_policy, merge
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ class GymConfig:
     rounds: int = field(default=30, metadata={"help": "Rounds per episode."})
     noise: float = field(default=0.1, metadata={"help": "Std of one observation of a skill."})
     probe: int = field(default=8, metadata={"help": "Probe samples per arm (progress signal)."})
-    decay: float = field(default=0.5, metadata={"help": "Feedback merge decay, as in the loop."})
+    decay: float = field(
+        default=0.5, metadata={"help": "Difficulty feedback merge decay, as in the loop."}
+    )
 
 
 @dataclass
@@ -85,12 +88,12 @@ def run_episode(
     specs = {a.arm: a for a in config.arms}
     arms = list(specs)
     skill = {arm: a.start for arm, a in specs.items()}
-    feedback: Feedback | None = None
+    feedback: DifficultyFeedback | None = None
     probes: dict[Arm, float] = {}
     progress: dict[Arm, float] = {}
     scores, samples, requested, quotas_seen, used = [], [], [], [], 0
-    for _ in range(config.rounds):
-        quotas = allocator.allocate(arms, config.budget, feedback)
+    for round_index in range(config.rounds):  # tie-breaks follow the round, as in the loop
+        quotas = allocator.allocate(arms, config.budget, feedback, round_index=round_index)
         quotas_seen.append(quotas)
         made = {
             arm: sum(rng.random() < specs[arm].fill for _ in range(n)) for arm, n in quotas.items()
@@ -107,9 +110,7 @@ def run_episode(
                     count=count,
                     mean_confidence=sum(ps) / count if count else 0.0,
                     mean_learnability=sum(learn) / count if count else 0.0,
-                    easy=sum(p > 0.9 for p in ps) / count if count else 0.0,
-                    hard=sum(p < 0.1 for p in ps) / count if count else 0.0,
-                    frontier=sum(0.1 <= p <= 0.9 for p in ps) / count if count else 0.0,
+                    **BandThresholds().shares(ps),
                     requested=n,
                     made=made[arm],
                 )
@@ -121,7 +122,7 @@ def run_episode(
                 skill[arm] += spec.rate * (spec.ceiling - skill[arm])
         used += sum(made.values())
         heldout = {a.task: skill[a.arm] for a in config.arms if a.heldout}
-        current = Feedback(arms=stats, heldout=heldout)
+        current = DifficultyFeedback(arms=stats, heldout=heldout)
         feedback = merge(feedback, current, config.decay)
         feedback = _steer(feedback, signal, rng, config, skill, probes, progress)
         scores.append(heldout_score(config, skill))
@@ -131,14 +132,14 @@ def run_episode(
 
 
 def _steer(
-    feedback: Feedback,
+    feedback: DifficultyFeedback,
     signal: str,
     rng: random.Random,
     config: GymConfig,
     skill: dict[Arm, float],
     probes: dict[Arm, float],
     progress: dict[Arm, float],
-) -> Feedback:
+) -> DifficultyFeedback:
     """The feedback as the chosen signal would shape it."""
     if signal == "expected":
         return feedback

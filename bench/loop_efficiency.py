@@ -4,10 +4,11 @@
 
 Arms, all over the same scene pool, from the same warmed-up solver, with the same
 training settings and the same proposals per iteration (the real loop graph each time,
-only `loop.selection` differs):
+only `loop.selection` differs; the arm names predate the mode's name `all`):
 
 - static: uniform quotas over task types and levels, no feedback (curated data);
-- feedback: the learnability bandit steers the proposer (the paper's loop);
+- feedback (`loop.selection=all`): the learnability bandit steers the proposer (the
+  paper's loop);
 - band: feedback, and easy and hard samples are dropped before training.
 
 One loop run per (arm, seed), evaluated on held-out ProcSpatial after every iteration.
@@ -34,6 +35,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from training.warmup import WarmupConfig
 
 ARMS = ("static", "feedback", "band")
+#: Each arm's `loop.selection` (the arms keep their names: recorded results use them).
+SELECTION = {"static": "static", "feedback": "all", "band": "band"}
 
 
 @dataclass
@@ -131,7 +134,7 @@ def arm_overrides(
         *size.overrides,
         *(extra or []),
         f"loop.iterations={size.iterations}",
-        f"loop.selection={arm}",
+        f"loop.selection={SELECTION[arm]}",
         f"seed={seed}",
         f"training.settings.seed={seed}",
         f"solver.model={start_model}",

@@ -14,8 +14,10 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from agents.bands import BandThresholds
 from agents.sample_io import read_samples
 from graphs.store import RunStore
+from graphs.summary import HeldOutSummary, read_history
 
 HISTOGRAM_BINS = 10
 COUNTS = ("proposed", "accepted", "trained_on")
@@ -35,16 +37,7 @@ def _shares(counts: dict[str, float]) -> dict[str, float]:
     return {key: value / total for key, value in sorted(counts.items())} if total else {}
 
 
-def _bands(confidences: Sequence[float], easy: float, hard: float) -> dict[str, float]:
-    n = len(confidences) or 1
-    return {
-        "hard": sum(p < hard for p in confidences) / n,
-        "frontier": sum(hard <= p <= easy for p in confidences) / n,
-        "easy": sum(p > easy for p in confidences) / n,
-    }
-
-
-def round_record(store: RunStore, iteration: int, easy: float, hard: float) -> dict[str, Any]:
+def round_record(store: RunStore, iteration: int, thresholds: BandThresholds) -> dict[str, Any]:
     """One round: the solver's confidence on its accepted samples (before training on them),
     overall and per answer kind, and the quotas the proposer was asked for, as shares per
     task type and per level."""
@@ -67,9 +60,9 @@ def round_record(store: RunStore, iteration: int, easy: float, hard: float) -> d
         "scored": len(confidences),
         "mean_confidence": sum(confidences) / (len(confidences) or 1),
         "histogram": histogram,
-        "bands": _bands(confidences, easy, hard),
+        "bands": thresholds.shares(confidences),
         "kind_bands": {
-            kind: {**_bands(ps, easy, hard), "share": len(ps) / len(confidences)}
+            kind: {**thresholds.shares(ps), "share": len(ps) / len(confidences)}
             for kind, ps in sorted(by_kind.items())
         },
         "task_share": _shares(tasks),
@@ -79,28 +72,28 @@ def round_record(store: RunStore, iteration: int, easy: float, hard: float) -> d
 
 def run_record(store: RunStore, arm: str, seed: int) -> dict[str, Any]:
     """Held-out score after every iteration against cumulative sample counts, and its rounds."""
-    history = store.read_metrics()
+    history = read_history(store)
     loop = store.read_config()["loop"]
-    baseline = history[0]["heldout"]
+    thresholds = BandThresholds(easy=loop["easy"], hard=loop["hard"])
+    baseline = history[0].heldout
     points, totals = [], dict.fromkeys(COUNTS, 0)
     for entry in history[1:]:
         for key in COUNTS:
-            totals[key] += int(entry.get(key) or 0)
+            totals[key] += getattr(entry, key)
+        heldout = entry.heldout or HeldOutSummary()
         points.append(
             {
-                "iteration": entry["iteration"],
+                "iteration": entry.iteration,
                 **totals,
-                "overall": entry["heldout"]["overall"],
-                "tasks": entry["heldout"]["tasks"],
+                "overall": heldout.overall,
+                "tasks": heldout.tasks,
             }
         )
-    rounds = [
-        round_record(store, entry["iteration"], loop["easy"], loop["hard"]) for entry in history[1:]
-    ]
+    rounds = [round_record(store, entry.iteration, thresholds) for entry in history[1:]]
     return {
         "arm": arm,
         "seed": seed,
-        "baseline": baseline["overall"],
+        "baseline": baseline.overall if baseline else None,
         "points": points,
         "rounds": rounds,
     }

@@ -258,7 +258,8 @@ class Runner:
 
     def run(self, arm: str, seed: int) -> dict[str, Any]:
         """One (arm, seed) run; its record is saved and reused."""
-        from agents.curriculum import BandThresholds, UniformPolicy, make_policy, merge, summarize
+        from agents.bands import BandThresholds
+        from agents.curriculum import UniformPolicy, make_policy, merge, summarize
         from agents.signals import make_signal
 
         folder = self.out / "runs" / f"{arm}-seed{seed}"
@@ -321,10 +322,9 @@ class Runner:
                                 ]
                             }
                         )
-            if arm == "static":  # fresh tie-breaks each round: with fewer slots than
-                # (task, level) arms, a fixed seed would ask for the same arms every round
-                policy = UniformPolicy(seed=random.Random(f"{seed}:{r}").randrange(2**31))
-            quotas = policy.allocate(self.arms, self.size.budget, feedback)
+            # fresh tie-breaks each round (agents.curriculum.round_rng): with fewer slots
+            # than (task, level) arms, a fixed seed would ask for the same arms every round
+            quotas = policy.allocate(self.arms, self.size.budget, feedback, round_index=r)
             batch, made = pools.draw(quotas, r)
             model_before = model
             if batch:

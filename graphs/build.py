@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
@@ -26,7 +27,7 @@ from langgraph.types import Send
 from graphs import nodes
 from graphs.config import RunConfig
 from graphs.runtime import LoopRuntime
-from graphs.state import LoopState
+from graphs.state import STATE_MODELS, LoopState
 from graphs.store import RunStore
 
 THREAD_ID = "loop"
@@ -109,7 +110,8 @@ def open_checkpointer(store: RunStore) -> Iterator[SqliteSaver]:
     store.root.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(store.checkpoint_db), check_same_thread=False)
     try:
-        yield SqliteSaver(conn)
+        serde = JsonPlusSerializer(allowed_msgpack_modules=STATE_MODELS)  # the state's models
+        yield SqliteSaver(conn, serde=serde)
     finally:
         conn.close()
 

@@ -11,8 +11,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from agents.bands import EASY, HARD
 from common.errors import UserError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -132,17 +140,18 @@ class EvaluationSection(Section):
 
 class LoopSection(Section):
     iterations: int = Field(3, ge=1, description="Iteration budget.")
-    selection: Literal["feedback", "band", "static"] = Field(
-        "feedback",
-        description="feedback: train on all accepted samples, confidence steers the proposer "
-        "(the paper); band: also drop easy and hard samples; static: uniform proposer, no feedback.",
+    selection: Literal["all", "band", "static"] = Field(
+        "all",
+        description="all: train on every accepted sample, the difficulty feedback steers the "
+        "proposer (the paper; 'feedback' is its older name); band: also drop easy and hard "
+        "samples; static: uniform proposer, no difficulty feedback.",
     )
     patience: int = Field(
         0, ge=0, description="Stop after this many iterations without gain (0: never)."
     )
     min_gain: float = Field(0.0, ge=0, description="Held-out gain that counts as progress.")
-    easy: float = Field(0.9, gt=0, lt=1, description="Confidence above this is 'easy'.")
-    hard: float = Field(0.1, gt=0, lt=1, description="Confidence below this is 'hard'.")
+    easy: float = Field(EASY, gt=0, lt=1, description="Confidence above this is 'easy'.")
+    hard: float = Field(HARD, gt=0, lt=1, description="Confidence below this is 'hard'.")
     feedback_decay: float = Field(
         0.5, ge=0, le=1, description="Weight of older rounds when merging feedback."
     )
@@ -153,12 +162,18 @@ class LoopSection(Section):
     )
     policy: str = Field(
         "yield_bandit",
-        description="Curriculum policy when selection is feedback or band (agents/curriculum.py): "
+        description="Curriculum policy when selection is all or band (agents/curriculum.py): "
         "yield_bandit, bandit (learnability only) or uniform.",
     )
     signal_settings: dict[str, Any] = Field(
         default_factory=dict, description="The signal's own settings, e.g. samples=8."
     )
+
+    @field_validator("selection", mode="before")
+    @classmethod
+    def _older_selection_name(cls, value: Any) -> Any:
+        """`feedback` was this mode's name; older config.yaml files and commands use it."""
+        return "all" if value == "feedback" else value
 
     @model_validator(mode="after")
     def _bands_are_ordered(self) -> LoopSection:

@@ -13,7 +13,8 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from agents.curriculum import Feedback, merge, summarize
+from agents.bands import tally
+from agents.curriculum import DifficultyFeedback, Feedback, merge, summarize
 from agents.proposers.base import ProposalBatch
 from agents.records import Sample
 from agents.solver.weights import TINY_MODELS
@@ -27,7 +28,8 @@ from graphs.runtime import (
     verifier_settings,
 )
 from graphs.signal_step import arm_progress, quota_record, requested_slots, with_progress
-from graphs.state import LoopState, ProposeTask
+from graphs.state import LoopState, ProposeTask, difficulty_of, history_of
+from graphs.summary import HeldOutSummary, IterationSummary, latest_heldout, write_history
 
 
 # -- prepare ----------------------------------------------------------------------------
@@ -96,10 +98,12 @@ def plan(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
     """This round's quotas per (task, level) from the policy, split over scenes."""
     iteration = state["iteration"]
     feedback = None
-    if rt.config.loop.selection != "static" and state.get("feedback"):
-        feedback = Feedback.model_validate(state["feedback"])
+    if rt.config.loop.selection != "static":
+        feedback = difficulty_of(state)
     proposer = _proposer(rt, iteration, "plan")
-    quotas = rt.policy().allocate(proposer.arms(), rt.config.proposer.per_iteration, feedback)
+    quotas = rt.policy().allocate(
+        proposer.arms(), rt.config.proposer.per_iteration, feedback, round_index=iteration
+    )
     tasks = split_quotas(quotas, state["scene_ids"], iteration, rt.config.seed)
     previous = rt.store.scored_path(iteration - 1)
     for task in tasks:
@@ -192,13 +196,11 @@ def select(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
         scored = rt.store.read_samples(rt.store.scored_path(iteration))
         if rt.config.loop.selection == "band":
             t = rt.thresholds
-            in_band = [
-                s for s in scored if s.confidence is not None and t.hard <= s.confidence <= t.easy
-            ]
+            in_band = [s for s in scored if t.band(s.confidence) == "frontier"]
             if scored and not in_band and not rt.quiet:
                 from graphs.progress import warn_empty_band
 
-                warn_empty_band(iteration, [s.confidence for s in scored], t.hard, t.easy)
+                warn_empty_band(iteration, [s.confidence for s in scored], t)
             scored = in_band
         rt.store.write_samples(path, scored)
     return {}
@@ -260,11 +262,11 @@ def evaluate(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
     return {}
 
 
-def _evaluate(rt: LoopRuntime, model: str, path: Any) -> dict[str, Any] | None:
+def _evaluate(rt: LoopRuntime, model: str, path: Path) -> HeldOutSummary | None:
     if not rt.config.evaluation.enabled:
         return None
     if path.exists():
-        return _summary(rt.store.read_json(path))
+        return _read_heldout(path)
     from evaluation.evaluator import evaluate as run_eval
     from evaluation.procspatial import ProcSpatial
 
@@ -279,111 +281,81 @@ def _evaluate(rt: LoopRuntime, model: str, path: Any) -> dict[str, Any] | None:
     finally:
         if keeps_transcripts:
             tools.transcripts_dir = None
-    data = report.model_dump(mode="json")
-    rt.store.write_json(path, data)
-    return _summary(data)
+    rt.store.write_json(path, report.model_dump(mode="json"))
+    return HeldOutSummary.from_report(report)
 
 
-def _summary(report: dict[str, Any]) -> dict[str, Any]:
-    result = report["result"]
-    return {
-        "overall": result.get("overall_with_extra") or result.get("overall"),
-        "vsibench_overall": result.get("overall"),
-        "tasks": {
-            name: task["score"]
-            for group in ("tasks", "extra_tasks")
-            for name, task in (result.get(group) or {}).items()
-        },
-    }
+def _read_heldout(path: Path) -> HeldOutSummary:
+    from evaluation.report import load_report
+
+    return HeldOutSummary.from_report(load_report(path))
 
 
 # -- feedback and routing ---------------------------------------------------------------
 def feedback(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
-    """Confidence bands per (task, level) for the next round, the history entry, the stop rule."""
+    """Difficulty feedback per (task, level) for the next round, the iteration's summary
+    (written here once; progress output, report and benchmarks read it), the stop rule."""
     iteration = state["iteration"]
     store = rt.store
     scored = store.read_samples(store.scored_path(iteration))
     requested = requested_slots(rt, iteration)
     current = summarize(scored, rt.thresholds, requested)
-    previous = Feedback.model_validate(state["feedback"]) if state.get("feedback") else None
-    entry = _history_entry(rt, iteration, current, scored)
-    made = {a.arm: int(a.made) for a in current.arms}
-    entry.update(quota_record(requested, made, requested_slots(rt, iteration - 1)))
-    entry["signal"] = rt.config.loop.signal
-    heldout = next(
-        (h["heldout"] for h in reversed([*state["history"], entry]) if h.get("heldout")), None
-    )
-    current.heldout = {k: v for k, v in (heldout or {}).get("tasks", {}).items() if v is not None}
-    merged = merge(previous, current, rt.config.loop.feedback_decay)
+    history = history_of(state)
+    entry = _iteration_summary(rt, iteration, current, scored)
+    heldout = latest_heldout([*history, entry])
+    current.heldout = heldout.scored_tasks() if heldout else {}
+    merged = merge(difficulty_of(state), current, rt.config.loop.feedback_decay)
     if rt.config.loop.signal == "learning_progress":
         merged = with_progress(merged, arm_progress(rt, iteration))
-    history = [*state["history"], entry]
-    stop = _stop_reason(rt, iteration, history)
-    store.write_metrics(history)
+    entry.stop_reason = _stop_reason(rt, iteration, [*history, entry])
+    write_history(store, [*history, entry])
     if not rt.quiet:
         from graphs.progress import print_iteration
 
         print_iteration(entry)
     return {
-        "feedback": merged.model_dump(mode="json"),
+        "feedback": merged,
         "history": [entry],
         "iteration": iteration + 1,
-        "stop_reason": stop,
+        "stop_reason": entry.stop_reason,
     }
 
 
-def _history_entry(
-    rt: LoopRuntime, iteration: int, current: Feedback, scored: list[Sample]
-) -> dict[str, Any]:
+def _iteration_summary(
+    rt: LoopRuntime, iteration: int, current: DifficultyFeedback, scored: list[Sample]
+) -> IterationSummary:
     store = rt.store
     samples = store.read_samples(store.samples_path(iteration))
-    reasons: dict[str, int] = {}
-    per_task: dict[str, dict[str, Any]] = {}
-    for sample in samples:
-        row = per_task.setdefault(sample.proposal.question_type, {"proposed": 0, "accepted": 0})
-        row["proposed"] += 1
-        if sample.verdict == "accepted":
-            row["accepted"] += 1
-        else:
-            reasons[sample.reason or "unknown"] = reasons.get(sample.reason or "unknown", 0) + 1
-    t = rt.thresholds
-    for sample in scored:
-        p = sample.confidence
-        if p is None:
-            continue
-        row = per_task[sample.proposal.question_type]
-        band = "easy" if p > t.easy else "hard" if p < t.hard else "frontier"
-        row[band] = row.get(band, 0) + 1
-        row["confidence_sum"] = row.get("confidence_sum", 0.0) + p
-    train_info = (
-        store.read_json(store.train_result_path(iteration))
-        if store.train_result_path(iteration).exists()
-        else {}
-    )
+    by_id = {s.sample_id: s for s in scored}
+    tasks, reasons = tally([by_id.get(s.sample_id, s) for s in samples], rt.thresholds)
+    train_path = store.train_result_path(iteration)
+    train_info = store.read_json(train_path) if train_path.exists() else {}
     eval_path = store.eval_result_path(iteration)
-    return {
-        "iteration": iteration,
-        "proposed": len(samples),
-        "accepted": sum(1 for s in samples if s.verdict == "accepted"),
-        "trained_on": train_info.get("num_samples", 0),
-        "reasons": dict(sorted(reasons.items())),
-        "tasks": per_task,
-        "arms": [a.model_dump() for a in current.arms],
-        "train_loss": train_info.get("losses", []),
-        "global_step": train_info.get("global_step"),
-        "heldout": _summary(store.read_json(eval_path)) if eval_path.exists() else None,
-    }
+    made = {a.arm: int(a.made) for a in current.arms}
+    quotas = quota_record(requested_slots(rt, iteration), made, requested_slots(rt, iteration - 1))
+    return IterationSummary(
+        iteration=iteration,
+        proposed=len(samples),
+        accepted=sum(1 for s in samples if s.verdict == "accepted"),
+        trained_on=train_info.get("num_samples", 0),
+        reasons=reasons,
+        tasks=tasks,
+        thresholds=rt.thresholds,
+        arms=current.arms,
+        train_loss=train_info.get("losses", []),
+        global_step=train_info.get("global_step"),
+        heldout=_read_heldout(eval_path) if eval_path.exists() else None,
+        quotas=quotas["quotas"],
+        quota_shift=quotas["quota_shift"],
+        signal=rt.config.loop.signal,
+    )
 
 
-def _stop_reason(rt: LoopRuntime, iteration: int, history: list[dict[str, Any]]) -> str | None:
+def _stop_reason(rt: LoopRuntime, iteration: int, history: list[IterationSummary]) -> str | None:
     loop = rt.config.loop
     if iteration + 1 >= loop.iterations:
         return f"iteration budget reached ({loop.iterations})"
-    scores = [
-        h["heldout"]["overall"]
-        for h in history
-        if h.get("heldout") and h["heldout"].get("overall") is not None
-    ]
+    scores = [h.heldout.overall for h in history if h.heldout and h.heldout.overall is not None]
     if loop.patience and len(scores) > loop.patience:
         best_before = max(scores[: -loop.patience])
         if max(scores[-loop.patience :]) < best_before + loop.min_gain:

@@ -17,6 +17,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agents.bands import BANDS, BandThresholds
+from graphs.summary import IterationSummary
+
 #: Console width when output is not a terminal (a log file): wide enough for every task name.
 LOG_WIDTH = 160
 #: Stages shorter than this print no line when they finish (they would only add noise);
@@ -135,18 +138,18 @@ def warn(message: str) -> None:
 
 
 def warn_empty_band(
-    iteration: int, confidences: list[float | None], hard: float, easy: float
+    iteration: int, confidences: list[float | None], thresholds: BandThresholds
 ) -> None:
     """`loop.selection=band` kept nothing: say why (where the confidences are) and what to change."""
     known = sorted(p for p in confidences if p is not None)
-    below = sum(1 for p in known if p < hard)
-    above = sum(1 for p in known if p > easy)
+    counts = thresholds.counts(known)
+    hard, easy = thresholds.hard, thresholds.easy
     spread = f"{known[0]:.3g} to {known[-1]:.3g}" if known else "none scored"
     warn(
         f"iteration {iteration}: loop.selection=band kept 0 of {len(confidences)} scored samples "
-        f"({below} below loop.hard={hard:g}, {above} above loop.easy={easy:g}; confidences "
-        f"{spread}), so nothing is trained this iteration. Use loop.selection=feedback to train "
-        "on every accepted sample, or move the band to where the confidences are "
+        f"({counts['hard']} below loop.hard={hard:g}, {counts['easy']} above loop.easy={easy:g}; "
+        f"confidences {spread}), so nothing is trained this iteration. Use loop.selection=all "
+        "to train on every accepted sample, or move the band to where the confidences are "
         f"(e.g. loop.hard={known[0] if known else hard:.1g})."
     )
 
@@ -155,39 +158,35 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
 
-def print_iteration(entry: dict[str, Any]) -> None:
+def print_iteration(entry: IterationSummary) -> None:
     """Per task: proposals, acceptance, confidence bands; then loss and held-out score."""
-    table = Table(title=f"iteration {entry['iteration']}", title_justify="left")
-    names = sorted(entry["tasks"])
+    table = Table(title=f"iteration {entry.iteration}", title_justify="left")
+    names = sorted(entry.tasks)
     widest = max((len(name) for name in names), default=4)
-    for column in ("task", "proposed", "accepted", "easy", "frontier", "hard", "mean p"):
+    for column in ("task", "proposed", "accepted", *BANDS, "mean p"):
         if column == "task":
             table.add_column(column, justify="left", no_wrap=True, min_width=widest)
         else:
             table.add_column(column, justify="right")
     for task in names:
-        row = entry["tasks"][task]
-        scored = sum(row.get(band, 0) for band in ("easy", "frontier", "hard"))
-        mean = f"{row['confidence_sum'] / scored:.3g}" if scored else "-"
+        row = entry.tasks[task]
+        mean = row.mean_confidence
         table.add_row(
             task,
-            str(row["proposed"]),
-            f"{row['accepted']} ({_pct(row['accepted'], row['proposed'])})",
-            _pct(row.get("easy", 0), scored),
-            _pct(row.get("frontier", 0), scored),
-            _pct(row.get("hard", 0), scored),
-            mean,
+            str(row.proposed),
+            f"{row.accepted} ({_pct(row.accepted, row.proposed)})",
+            *(_pct(n, row.scored) for n in row.bands.values()),
+            "-" if mean is None else f"{mean:.3g}",
         )
     out = console()
     out.print(table)
-    losses = entry.get("train_loss") or []
+    losses = entry.train_loss
     loss = f"{losses[0]:.3f} -> {losses[-1]:.3f}" if losses else "not trained"
-    heldout = entry.get("heldout") or {}
-    score = heldout.get("overall")
-    reasons = ", ".join(f"{k} {v}" for k, v in entry.get("reasons", {}).items()) or "none"
+    score = entry.heldout.overall if entry.heldout else None
+    reasons = ", ".join(f"{k} {v}" for k, v in entry.reasons.items()) or "none"
     out.print(
-        f"accepted {entry['accepted']}/{entry['proposed']} (rejected: {reasons}); "
-        f"trained on {entry['trained_on']}; loss {loss}; "
+        f"accepted {entry.accepted}/{entry.proposed} (rejected: {reasons}); "
+        f"trained on {entry.trained_on}; loss {loss}; "
         f"held-out {'-' if score is None else f'{100 * score:.1f}'}",
         soft_wrap=True,
     )

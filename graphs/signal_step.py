@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.curriculum import Arm, Feedback
+from agents.curriculum import Arm, DifficultyFeedback
 from agents.records import Sample
 from agents.signals.learning_progress import LearningProgress
 from graphs.runtime import LoopRuntime
@@ -85,7 +85,7 @@ def arm_progress(rt: LoopRuntime, iteration: int) -> dict[Arm, float]:
     return signal.progress(rounds)
 
 
-def with_progress(feedback: Feedback, progress: dict[Arm, float]) -> Feedback:
+def with_progress(feedback: DifficultyFeedback, progress: dict[Arm, float]) -> DifficultyFeedback:
     """Arms' learnability replaced by their learning progress (unmeasured: the best known)."""
     if not progress:
         return feedback

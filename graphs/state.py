@@ -1,14 +1,23 @@
-"""The loop's graph state: small, JSON-friendly, merged by reducers.
+"""The loop's graph state: small, serialisable, merged by reducers.
 
 State carries what steers the next step (iteration, difficulty feedback, the current
-solver checkpoint), counts and the metric history; samples, scenes and checkpoints
-live in the run store (graphs/store.py) and are referenced by path, never copied here.
+solver checkpoint), counts and the history of iteration summaries; samples, scenes and
+checkpoints live in the run store (graphs/store.py) and are referenced by path, never
+copied here. The two models it holds (`STATE_MODELS`) are registered with the
+checkpointer; checkpoints written before they were models hold plain dicts, which
+`difficulty_of` and `history_of` validate.
 """
 
 from __future__ import annotations
 
-import operator
+from collections.abc import Mapping
 from typing import Annotated, Any, TypedDict
+
+from agents.curriculum import DifficultyFeedback
+from graphs.summary import IterationSummary, add_history, load_history
+
+#: Models the checkpointer may rebuild from a checkpoint (LangGraph's msgpack allowlist).
+STATE_MODELS: tuple[type, ...] = (DifficultyFeedback, IterationSummary)
 
 
 def merge_counts(
@@ -36,8 +45,22 @@ class LoopState(TypedDict, total=False):
     iteration: int
     scene_ids: list[str]
     solver_checkpoint: str
-    feedback: dict[str, Any] | None  # agents.curriculum.Feedback as JSON
+    # the merged difficulty feedback (the key keeps its older name: checkpoints use it)
+    feedback: DifficultyFeedback | dict[str, Any] | None
     plan: list[ProposeTask]  # this round's per-scene quotas (the fan-out)
     proposed: Annotated[dict[str, dict[str, int]], merge_counts]  # iteration -> scene -> n
-    history: Annotated[list[dict[str, Any]], operator.add]  # one entry per finished iteration
+    history: Annotated[list[IterationSummary], add_history]  # one per finished iteration
     stop_reason: str | None
+
+
+def difficulty_of(state: Mapping[str, Any]) -> DifficultyFeedback | None:
+    """The state's difficulty feedback as a model (a dict only from an older checkpoint)."""
+    value = state.get("feedback")
+    if value is None or isinstance(value, DifficultyFeedback):
+        return value
+    return DifficultyFeedback.model_validate(value)
+
+
+def history_of(state: Mapping[str, Any]) -> list[IterationSummary]:
+    """The state's history as models (dicts only from an older checkpoint)."""
+    return load_history(state.get("history") or [])

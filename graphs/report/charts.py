@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from graphs.report.data import BANDS, IterationData, RunData, TaskStats
+from agents.bands import BANDS, TaskTally
+from graphs.report.data import IterationData, RunData
 from graphs.report.svg import Canvas, Series, fmt, nice_step, percent
 
 TASK_PALETTE: tuple[str, ...] = (
@@ -219,12 +220,12 @@ def band_charts(run: RunData) -> list[SmallMultiple]:
     return charts
 
 
-def _total(it: IterationData) -> TaskStats:
+def _total(it: IterationData) -> TaskTally:
     totals = it.band_totals()
-    return TaskStats(proposed=it.proposed, accepted=it.accepted, bands=totals)
+    return TaskTally(proposed=it.proposed, accepted=it.accepted, **totals)
 
 
-def _band_svg(labels: list[str], stats: list[TaskStats | None], title: str) -> str:
+def _band_svg(labels: list[str], stats: list[TaskTally | None], title: str) -> str:
     canvas = Canvas(0.0, 1.0, width=250, height=170)
     canvas.top = 26
     canvas.left = 40

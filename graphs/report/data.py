@@ -1,8 +1,9 @@
 """What the run report shows, read from a run directory through `RunStore`.
 
 Per-iteration numbers are recomputed from the iteration files (samples, scored and
-training sets, train.json, eval.json) rather than taken from metrics.json, so a report
-of a run that is still going (or was killed mid-iteration) shows every finished step.
+training sets, train.json, eval.json) with the loop's own tally (agents/bands.py), so a
+report of a run that is still going (or was killed mid-iteration) shows every finished
+step; the history in metrics.json (graphs/summary.py) says which iterations finished.
 """
 
 from __future__ import annotations
@@ -11,44 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from agents.bands import BANDS, BandThresholds, TaskTally, tally
 from agents.records import Sample
-from common.errors import UserError
-from evaluation.report import load_report, task_scores
+from common.errors import UserError, field_problem
+from evaluation.report import load_report
 from graphs.report.heldout import TaskInterval, option_counts, overall_interval, task_intervals
 from graphs.store import RunStore
-
-BANDS: tuple[str, ...] = ("easy", "frontier", "hard")
-DEFAULT_EASY = 0.9  # agents.curriculum.BandThresholds' defaults, used when config.yaml has none
-DEFAULT_HARD = 0.1
-
-
-@dataclass
-class Thresholds:
-    """Confidence band edges: p > easy is easy, p < hard is hard, the rest is the frontier."""
-
-    easy: float = DEFAULT_EASY
-    hard: float = DEFAULT_HARD
-
-    def band(self, confidence: float | None) -> str | None:
-        if confidence is None:
-            return None
-        return (
-            "easy" if confidence > self.easy else "hard" if confidence < self.hard else "frontier"
-        )
-
-
-@dataclass
-class TaskStats:
-    """One task type in one iteration: candidates, acceptances and confidence bands."""
-
-    proposed: int = 0
-    accepted: int = 0
-    bands: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BANDS, 0))
-    confidence_sum: float = 0.0
-
-    @property
-    def scored(self) -> int:
-        return sum(self.bands.values())
+from graphs.summary import HeldOutSummary, read_history
 
 
 @dataclass
@@ -81,7 +53,7 @@ class IterationData:
     trained_ids: set[str] | None
     training: Training | None
     heldout: HeldOut | None
-    tasks: dict[str, TaskStats]
+    tasks: dict[str, TaskTally]
     reasons: dict[str, int]
     scored: bool
     quotas: dict[str, int] = field(default_factory=dict)  # requested per task (plan.json)
@@ -110,7 +82,7 @@ class IterationData:
 class RunData:
     root: Path
     config: dict[str, Any]
-    thresholds: Thresholds
+    thresholds: BandThresholds
     iteration_budget: int | None
     baseline: HeldOut | None
     iterations: list[IterationData]  # every iteration that wrote its samples
@@ -151,9 +123,15 @@ def load_run(run_dir: str | Path) -> RunData:
     if not isinstance(config, dict):
         raise UserError(f"{store.config_path} does not hold a mapping of settings; was it edited?")
     loop = config.get("loop") or {}
-    thresholds = Thresholds(
-        easy=float(loop.get("easy", DEFAULT_EASY)), hard=float(loop.get("hard", DEFAULT_HARD))
-    )
+    # config.yaml of older runs may lack the band edges: the defaults fill them in
+    try:
+        thresholds = BandThresholds.model_validate(
+            {k: loop[k] for k in ("easy", "hard") if k in loop}
+        )
+    except ValidationError as error:
+        raise UserError(
+            f"{store.config_path}: loop {field_problem(error.errors()[0])}; was it edited?"
+        ) from error
     started = store.iterations()
     options = option_counts(store.eval_dir)
     iterations = [
@@ -161,9 +139,7 @@ def load_run(run_dir: str | Path) -> RunData:
         for i in started
         if store.samples_path(i).exists()
     ]
-    finished = sorted(
-        {int(e["iteration"]) for e in store.read_metrics() if e.get("iteration", -1) >= 0}
-    )
+    finished = sorted({e.iteration for e in read_history(store) if not e.is_baseline})
     baseline_path = store.initial_eval_path
     return RunData(
         root=store.root,
@@ -178,7 +154,7 @@ def load_run(run_dir: str | Path) -> RunData:
 
 
 def _load_iteration(
-    store: RunStore, iteration: int, thresholds: Thresholds, options: dict[int, int]
+    store: RunStore, iteration: int, thresholds: BandThresholds, options: dict[int, int]
 ) -> IterationData:
     samples = store.read_samples(store.samples_path(iteration))
     scored_path = store.scored_path(iteration)
@@ -190,7 +166,8 @@ def _load_iteration(
         {s.sample_id for s in store.read_samples(train_set)} if train_set.exists() else None
     )
     eval_path = store.eval_result_path(iteration)
-    tasks, reasons = _tally(samples, thresholds)
+    tasks, reasons = tally(samples, thresholds)
+    reasons = dict(sorted(reasons.items(), key=lambda kv: -kv[1]))  # commonest first
     return IterationData(
         iteration=iteration,
         samples=samples,
@@ -202,26 +179,6 @@ def _load_iteration(
         reasons=reasons,
         scored=scored_path.exists(),
     )
-
-
-def _tally(
-    samples: list[Sample], thresholds: Thresholds
-) -> tuple[dict[str, TaskStats], dict[str, int]]:
-    tasks: dict[str, TaskStats] = {}
-    reasons: dict[str, int] = {}
-    for sample in samples:
-        stats = tasks.setdefault(sample.proposal.question_type, TaskStats())
-        stats.proposed += 1
-        if sample.verdict != "accepted":
-            reason = sample.reason or sample.verdict
-            reasons[reason] = reasons.get(reason, 0) + 1
-            continue
-        stats.accepted += 1
-        band = thresholds.band(sample.confidence)
-        if band is not None:
-            stats.bands[band] += 1
-            stats.confidence_sum += sample.confidence or 0.0
-    return dict(sorted(tasks.items())), dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
 
 
 def _training(store: RunStore, iteration: int) -> Training | None:
@@ -241,11 +198,12 @@ def _training(store: RunStore, iteration: int) -> Training | None:
 def _heldout(path: Path, options: dict[int, int]) -> HeldOut:
     report = load_report(path)
     result = report.result
+    summary = HeldOutSummary.from_report(report)
     with_extra = bool(result.extra_tasks) and result.overall_with_extra is not None
-    tasks = {name: task.score for name, task in task_scores(report).items()}
+    tasks = summary.scored_tasks()
     predictions = [p.model_dump(mode="json") for p in report.predictions]
     intervals = {k: v for k, v in task_intervals(predictions, options).items() if k in tasks}
-    overall = result.overall_with_extra if with_extra else result.overall
+    overall = summary.overall
     counted = intervals if with_extra else {k: v for k, v in intervals.items() if k in result.tasks}
     return HeldOut(
         overall=overall,

@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from agents.bands import BANDS
 from graphs.report.charts import (
     Chart,
     TaskColours,
@@ -22,7 +23,7 @@ from graphs.report.charts import (
     heldout_chart,
     loss_chart,
 )
-from graphs.report.data import BANDS, HeldOut, RunData
+from graphs.report.data import HeldOut, RunData
 from graphs.report.gallery import Gallery, filter_values
 from graphs.report.heldout import TaskInterval
 from graphs.report.panels import (

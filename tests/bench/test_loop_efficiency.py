@@ -80,7 +80,8 @@ def test_every_size_gives_valid_loop_configs() -> None:
         for arm in size.arms:
             cfg = load_config(size.preset, overrides=script.arm_overrides(size, arm, 1, "/ckpt"))
             check_settings(cfg)
-            assert cfg.loop.selection == arm and cfg.loop.iterations == size.iterations
+            assert cfg.loop.selection == script.SELECTION[arm]
+            assert cfg.loop.iterations == size.iterations
             assert cfg.seed == 1 and cfg.solver.model == "/ckpt"
 
 

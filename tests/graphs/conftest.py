@@ -75,7 +75,8 @@ def batch_losses(confidences: list[float], batch: int = 4) -> list[float]:
 
 def history_entry(iteration: int, samples: list[Sample], thresholds: tuple[float, float],
                   train: dict[str, Any], heldout: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-    """metrics.json's per-iteration entry, as graphs.nodes writes it."""
+    """metrics.json's per-iteration entry in the dict format graphs.nodes wrote before the
+    history was typed (band keys only where counted): the report must keep reading it."""
     hard, easy = thresholds
     tasks: dict[str, dict[str, Any]] = {}
     reasons: dict[str, int] = {}

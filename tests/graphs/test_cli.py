@@ -175,7 +175,7 @@ def test_band_selection_with_an_empty_band_warns_what_to_change(
     assert isinstance(resumed, subprocess.CompletedProcess)
     output = " ".join(resumed.stdout.split())
     assert "warning: iteration 0: loop.selection=band kept 0 of" in output
-    assert "loop.selection=feedback" in output and "loop.hard=" in output
+    assert "loop.selection=all" in output and "loop.hard=" in output
     run = Path(str(interrupted_run["run"]))
     assert "skipped" in (run / "iterations" / "000" / "train.json").read_text()
 

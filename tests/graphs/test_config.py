@@ -57,3 +57,10 @@ def test_config_file_that_is_not_a_mapping(tmp_path: Path) -> None:
     path.write_text("- 1\n- 2\n")
     with pytest.raises(UserError, match="mapping"):
         load_config(config_file=path)
+
+
+def test_the_older_selection_name_feedback_still_loads() -> None:
+    """Runs and commands from before the rename say loop.selection=feedback."""
+    assert load_config().loop.selection == "all"
+    old = load_config(overrides=["loop.selection=feedback"])
+    assert old.loop.selection == "all" and old == load_config(overrides=["loop.selection=all"])

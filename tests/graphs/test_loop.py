@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.curriculum import DifficultyFeedback
 from agents.sample_io import read_samples
 from common.errors import UserError
 from graphs.build import build_graph, open_checkpointer, run_config
@@ -13,6 +14,7 @@ from graphs.config import load_config
 from graphs.planning import split_quotas
 from graphs.runtime import LoopRuntime, check_settings
 from graphs.store import RunStore
+from graphs.summary import dump_history
 
 _spec = importlib.util.spec_from_file_location(
     "loop_settings", Path(__file__).with_name("loop_settings.py")
@@ -77,14 +79,20 @@ def test_the_loop_runs_end_to_end_and_resumes_idempotently(tmp_path: Path) -> No
             graph = build_graph(cfg, checkpointer=saver, runtime=runtime)
             state = graph.invoke({}, run_config(cfg))
             # invoking again on a finished thread changes nothing
-            assert not graph.get_state(run_config(cfg)).next
+            saved = graph.get_state(run_config(cfg))
+            assert not saved.next
     finally:
         runtime.close()
 
     assert state["iteration"] == 2
     assert state["stop_reason"].startswith("iteration budget")
-    assert [h["iteration"] for h in state["history"]] == [-1, 0, 1]
-    assert store.read_metrics() == state["history"]
+    assert [h.iteration for h in state["history"]] == [-1, 0, 1]
+    assert state["history"][-1].stop_reason == state["stop_reason"]
+    assert state["history"][-1].thresholds == runtime.thresholds
+    assert store.read_metrics() == dump_history(state["history"])
+    # the checkpointer gives the typed state back (its models are on the allowlist)
+    assert saved.values["history"] == state["history"]
+    assert isinstance(saved.values["feedback"], DifficultyFeedback)
     for iteration in (0, 1):
         samples = read_samples(store.samples_path(iteration))
         assert samples, "every candidate is kept"
@@ -97,7 +105,7 @@ def test_the_loop_runs_end_to_end_and_resumes_idempotently(tmp_path: Path) -> No
     train_1 = store.read_json(store.train_result_path(1))
     train_0 = store.read_json(store.train_result_path(0))
     assert train_1["start_step"] == train_0["global_step"], "the step counter continues"
-    assert state["feedback"]["arms"], "feedback reaches the next round"
+    assert state["feedback"].arms, "feedback reaches the next round"
     assert state["solver_checkpoint"] == train_1["model_dir"]
     # the starting solver and every checkpoint carry the frames they were scored with
     for model_dir in (
@@ -109,3 +117,18 @@ def test_the_loop_runs_end_to_end_and_resumes_idempotently(tmp_path: Path) -> No
     # the second round's plan was made from the first round's feedback
     plan_1 = store.read_json(store.iteration_dir(1) / "plan.json")
     assert sum(n for _, _, n in plan_1["quotas"]) == cfg.proposer.per_iteration
+
+
+def test_static_plan_asks_for_other_arms_each_round(tmp_path: Path) -> None:
+    """With fewer slots than arms, the static plan's tie-breaks follow the round."""
+    from graphs import nodes
+
+    cfg = load_config(overrides=["loop.selection=static", "proposer.per_iteration=6"])
+    runtime = LoopRuntime(config=cfg, store=RunStore(tmp_path / "run"), quiet=True)
+    asked = []
+    for iteration in range(4):
+        state = {"iteration": iteration, "scene_ids": ["s0", "s1"], "feedback": None}
+        tasks = nodes.plan(state, runtime)["plan"]
+        asked.append(frozenset((t, lvl) for task in tasks for t, lvl, n in task["quotas"] if n))
+    assert all(len(arms) == 6 for arms in asked)
+    assert len(set(asked)) == 4, "every round asks for its own arms"

@@ -71,18 +71,18 @@ def test_learning_progress_loop_keeps_a_probe_and_records_quotas(tmp_path: Path)
         scored = read_samples(store.scored_path(iteration))
         assert scored and all(s.learnability is not None for s in scored)
     history = state["history"]
-    assert [h.get("signal") for h in history[1:]] == ["learning_progress"] * 2
-    assert history[1]["quota_shift"] is None and 0 <= history[2]["quota_shift"] <= 1
+    assert [h.signal for h in history[1:]] == ["learning_progress"] * 2
+    assert history[1].quota_shift is None and 0 <= history[2].quota_shift <= 1
     plan = store.read_json(store.iteration_dir(1) / "plan.json")["quotas"]
-    assert [row[:3] for row in history[2]["quotas"]] == plan
+    assert [list(row[:3]) for row in history[2].quotas] == plan
     accepted = read_samples(store.scored_path(1))
-    made = {(t, lvl): m for t, lvl, _, m in history[2]["quotas"]}
+    made = {(t, lvl): m for t, lvl, _, m in history[2].quotas}
     for arm, count in made.items():
         assert count == sum((s.proposal.question_type, s.proposal.level) == arm for s in accepted)
     # arms measured in both rounds steer by |change| of their probe means
     before = {(t, lvl): m for t, lvl, m in means[0]}
-    feedback = {(a["question_type"], a["level"]): a for a in state["feedback"]["arms"]}
+    feedback = state["feedback"].by_arm()
     for task, level, mean in means[1]:
         if (task, level) in before and (task, level) in feedback:
             change = abs(mean - before[(task, level)])
-            assert feedback[(task, level)]["mean_learnability"] == pytest.approx(change)
+            assert feedback[(task, level)].mean_learnability == pytest.approx(change)
