@@ -10,6 +10,8 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
+from graphs.planning import ProposeJob
+
 
 def merge_counts(
     left: dict[str, dict[str, int]] | None, right: dict[str, dict[str, int]] | None
@@ -21,23 +23,13 @@ def merge_counts(
     return merged
 
 
-class ProposeTask(TypedDict, total=False):
-    """What one fan-out branch gets (LangGraph `Send` payload): one scene, its quotas."""
-
-    iteration: int
-    scene_id: str
-    quotas: list[tuple[str, int, int]]  # (question type, level, how many)
-    feedback: dict[str, Any] | None  # last rounds' bands, for proposers that read them (LLM)
-    examples: str | None  # last round's scored samples (too easy / too hard examples)
-
-
 class LoopState(TypedDict, total=False):
     run_dir: str
     iteration: int
     scene_ids: list[str]
     solver_checkpoint: str
     feedback: dict[str, Any] | None  # agents.curriculum.Feedback as JSON
-    plan: list[ProposeTask]  # this round's per-scene quotas (the fan-out)
+    plan: list[ProposeJob]  # this round's propose jobs (the fan-out)
     proposed: Annotated[dict[str, dict[str, int]], merge_counts]  # iteration -> scene -> n
     history: Annotated[list[dict[str, Any]], operator.add]  # one entry per finished iteration
     stop_reason: str | None

@@ -21,21 +21,26 @@ SANDBOXES: dict[str, type[SandboxBase]] = {
 }
 
 
-def make_sandbox(name: str, **config: Any) -> SandboxBase:
-    """The sandbox registered as `name`, configured from keyword arguments."""
+def sandbox_config(name: str, **settings: Any) -> Any:
+    """The config of the sandbox registered as `name`, from keyword settings; unknown names
+    and settings are user errors that list the choices."""
     if name not in SANDBOXES:
         raise UserError(f"unknown sandbox {name!r}; choose one of {', '.join(sorted(SANDBOXES))}")
-    cls = SANDBOXES[name]
-    config_class = cls.config_class
+    config_class = SANDBOXES[name].config_class
     if dataclasses.is_dataclass(config_class):
         known = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(config_class)}
-        unknown = sorted(set(config) - set(known))
+        unknown = sorted(set(settings) - set(known))
         if unknown:
             options = "; ".join(f"{key}: {text}" for key, text in known.items())
             raise UserError(
                 f"sandbox {name!r} has no setting {', '.join(unknown)}. Settings: {options}"
             )
-    return cls(config_class(**config))
+    return config_class(**settings)
+
+
+def make_sandbox(name: str, **config: Any) -> SandboxBase:
+    """The sandbox registered as `name`, configured from keyword arguments."""
+    return SANDBOXES[name](sandbox_config(name, **config))
 
 
 __all__ = [
@@ -49,4 +54,5 @@ __all__ = [
     "Sandbox",
     "SandboxBase",
     "make_sandbox",
+    "sandbox_config",
 ]
