@@ -46,7 +46,9 @@ class ScenesConfig(Section):
         description="Loader for source=import (vsibench-meta, scannet, arkitscenes).",
         examples=["scannet"],
     )
-    import_path: Path | None = Field(None, description="Source file or folder for source=import.")
+    import_path: Path | None = Field(
+        None, description="Source file or folder for source=import.", examples=["scans/"]
+    )
 
     @model_validator(mode="after")
     def _import_needs_a_source(self) -> ScenesConfig:
@@ -91,6 +93,7 @@ class ProposerConfig(Section):
         default_factory=dict,
         description="Fields of the proposer's own config (ProgrammaticConfig: scene_attempts, "
         "refill, ambiguity; LLMProposerConfig: recheck, concurrency, limits, model_settings, ...).",
+        examples=[{"scene_attempts": 3}],
     )
 
     @field_validator("kind")
@@ -128,7 +131,9 @@ class VerifierSection(Section):
         True, description="Reject questions the solver answers without frames."
     )
     settings: dict[str, Any] = Field(
-        default_factory=dict, description="Fields of agents.verifier's VerifierConfig."
+        default_factory=dict,
+        description="Fields of agents.verifier's VerifierConfig (program limits: sandbox.*).",
+        examples=[{"intake": {"max_program_chars": 2000}}],
     )
 
 
@@ -143,6 +148,7 @@ class SolverSection(Section):
         default_factory=dict,
         description="Fields of agents.solver.SolverConfig; num_frames is also how many frames "
         "each loop question shows the solver (and training follows it).",
+        examples=[{"num_frames": 8}],
     )
 
 
@@ -158,6 +164,7 @@ class TrainingSection(Section):
     recipe_settings: dict[str, Any] = Field(
         default_factory=dict,
         description="The recipe's own settings, e.g. actial: coldstart / grpo / data sections.",
+        examples=[{"sft": {"learning_rate": 0.001}}],
     )
     tiny: bool = Field(False, description="Start from the CPU-friendly tiny-model settings.")
     launcher: Literal["inprocess", "accelerate"] = Field(
@@ -172,7 +179,9 @@ class TrainingSection(Section):
     )
     num_processes: int = Field(1, ge=1, description="For launcher=accelerate: processes (GPUs).")
     settings: dict[str, Any] = Field(
-        default_factory=dict, description="Fields of training.config.SFTSettings / GRPOSettings."
+        default_factory=dict,
+        description="Fields of training.config.SFTSettings / GRPOSettings.",
+        examples=[{"learning_rate": 0.001}],
     )
 
     @model_validator(mode="after")
@@ -194,6 +203,7 @@ class EvaluationSection(Section):
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="Fields of evaluation.procspatial_build.ProcSpatialConfig (size, num_scenes, ...).",
+        examples=[{"num_scenes": 3}],
     )
     batch_size: int = Field(8, ge=1, description="Questions answered per batch.")
 
@@ -227,7 +237,9 @@ class LoopSection(Section):
         examples=["bandit"],
     )
     signal_settings: dict[str, Any] = Field(
-        default_factory=dict, description="The signal's own settings, e.g. samples=8."
+        default_factory=dict,
+        description="The signal's own settings, e.g. samples=8.",
+        examples=[{"grid_size": 21}],
     )
 
     @model_validator(mode="after")
