@@ -169,7 +169,7 @@ def check_settings(cfg: RunConfig) -> None:
             f"solver's model directly, which solver.settings.backend={solver.backend} does not "
             "give; use loop.signal=token_confidence"
         )
-    make_policy_for(cfg)
+    make_policy(cfg.loop.policy)  # checked even when selection=static does not use it
     proposer_settings(cfg)
     sandbox_settings(cfg)
     if cfg.evaluation.enabled:
