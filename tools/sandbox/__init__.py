@@ -40,7 +40,8 @@ def sandbox_config(name: str, **settings: Any) -> Any:
 
 def make_sandbox(name: str, **config: Any) -> SandboxBase:
     """The sandbox registered as `name`, configured from keyword arguments."""
-    return SANDBOXES[name](sandbox_config(name, **config))
+    settings = sandbox_config(name, **config)  # checks the name first
+    return SANDBOXES[name](settings)
 
 
 __all__ = [
