@@ -9,7 +9,7 @@ the keys that are known there.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, TypeVar
 
 from common.errors import UserError
@@ -17,14 +17,17 @@ from common.errors import UserError
 T = TypeVar("T")
 
 
-def build_dataclass(cls: type[T], values: Mapping[str, Any], where: str) -> T:
-    """`cls(**values)`, nested mappings built into nested dataclass fields."""
+def build_dataclass(
+    cls: type[T], values: Mapping[str, Any], where: str, hidden: Collection[str] = ()
+) -> T:
+    """`cls(**values)`, nested mappings built into nested dataclass fields; `hidden` fields
+    (set elsewhere) are left out of the list of known settings an error shows."""
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise UserError(
             f"invalid configuration at '{where}': unknown setting(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(fields))}"
+            f"known: {', '.join(sorted(set(fields) - set(hidden)))}"
         )
     built: dict[str, Any] = {}
     for name, value in values.items():

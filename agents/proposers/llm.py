@@ -167,7 +167,7 @@ class LLMProposer:
         tools = settings.get("tool_settings") or {}
         if isinstance(tools, Mapping):
             reject_reserved(tools, cls.reserved_tools, f"{where}.tool_settings")
-        config = build_dataclass(LLMProposerConfig, settings, where)
+        config = build_dataclass(LLMProposerConfig, settings, where, hidden=cls.reserved)
         config.seed, config.tasks = common.seed, common.tasks
         if common.model:
             config.model = common.model

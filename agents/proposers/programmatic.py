@@ -76,7 +76,7 @@ class ProgrammaticProposer:
     ) -> ProgrammaticConfig:
         """The config from the run's shared values plus `proposer.settings`."""
         reject_reserved(settings, cls.reserved, where)
-        config = build_dataclass(ProgrammaticConfig, settings, where)
+        config = build_dataclass(ProgrammaticConfig, settings, where, hidden=cls.reserved)
         config.seed, config.tasks = common.seed, common.tasks
         config.num_solver_frames = common.num_solver_frames
         return config
