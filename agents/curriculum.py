@@ -66,10 +66,6 @@ class DifficultyFeedback(BaseModel):
         return {stats.arm: stats for stats in self.arms}
 
 
-#: The name this model had before; kept so older imports and callers still work.
-Feedback = DifficultyFeedback
-
-
 def summarize(
     samples: Iterable[Sample],
     thresholds: BandThresholds | None = None,

@@ -72,7 +72,6 @@ CI_LOOP = [
     "scenes.width=64",
     "scenes.height=48",
     "proposer.per_iteration=16",
-    "proposer.question_frames=2",
     "solver.settings.num_frames=2",
     "training.settings.steps_per_iteration=2",
     "evaluation.settings.size=12",

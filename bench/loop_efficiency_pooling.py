@@ -21,20 +21,16 @@ def build_pools(cfg: Any, scenes_dir: Path, per_arm: int, out: Path) -> dict[str
     path = out / "pools.json"
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
-    from agents.proposers import ProgrammaticConfig, ProgrammaticProposer
+    from agents.proposers import make_proposer
     from agents.sample_io import write_samples
     from agents.verifier import Verifier
     from common.io import atomic_write_text
-    from graphs.runtime import verifier_settings
+    from graphs.runtime import proposer_settings, verifier_settings
     from scenes.schema import Scene, list_scene_dirs
     from tools.sandbox import make_sandbox
 
     scenes = {s.id: s for s in (Scene.load(d) for d in list_scene_dirs(scenes_dir))}
-    proposer = ProgrammaticProposer(
-        ProgrammaticConfig(
-            seed=cfg.seed, tasks=cfg.proposer.tasks, num_solver_frames=cfg.proposer.question_frames
-        )
-    )
+    proposer = make_proposer("programmatic", proposer_settings(cfg))
     arms = proposer.arms()
     proposals = proposer.propose(list(scenes.values()), {arm: per_arm for arm in arms}).proposals
     settings = verifier_settings(

@@ -1,6 +1,6 @@
 """`build_graph(config)`: the self-evolving loop as a LangGraph state machine.
 
-    prepare -> plan -> propose (one branch per scene, via Send) -> execute_verify
+    prepare -> plan -> propose (one branch per propose job, via Send) -> execute_verify
             -> score -> select -> train -> evaluate -> feedback -> plan ... or END
 
 Nodes are plain functions of the state (graphs/nodes.py); what they share (settings,
@@ -66,9 +66,16 @@ NODES = (
 )
 
 
+#: Supersteps one iteration takes: every node but `prepare` once (the propose branches run
+#: side by side, in one superstep).
+STEPS_PER_ITERATION = len(NODES) - 1
+#: Room beyond the iteration budget: `prepare`, and the first step after a resume.
+SPARE_STEPS = 10
+
+
 def fan_out(state: LoopState) -> list[Send]:
-    """One `propose` branch per scene with a quota this round."""
-    return [Send("propose", task) for task in state["plan"]]
+    """One `propose` branch per propose job this round."""
+    return [Send("propose", job) for job in state["plan"]]
 
 
 def keep_going(state: LoopState) -> str:
@@ -117,10 +124,15 @@ def open_checkpointer(store: RunStore) -> Iterator[SqliteSaver]:
 
 
 def run_config(config: RunConfig) -> dict[str, Any]:
-    """The RunnableConfig for invoking the loop: thread id, fan-out width, recursion room."""
-    steps_per_iteration = 12
+    """The RunnableConfig for invoking the loop: thread id, fan-out width, recursion room.
+
+    The step bound follows from the graph (`STEPS_PER_ITERATION`) and `loop.iterations`.
+    LangGraph's `RemainingSteps` does not replace it: it reports what is left of a bound
+    the caller sets, so the bound would still need this count; the loop ends by itself
+    (`stop_reason`) well before the bound, which only catches a routing bug.
+    """
     return {
         "configurable": {"thread_id": THREAD_ID},
         "max_concurrency": config.proposer.max_concurrency,
-        "recursion_limit": 10 + steps_per_iteration * config.loop.iterations,
+        "recursion_limit": SPARE_STEPS + STEPS_PER_ITERATION * config.loop.iterations,
     }

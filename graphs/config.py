@@ -43,9 +43,13 @@ class ScenesConfig(Section):
         0, ge=0, description="Orbit view pairs (around one object) rendered per procedural scene."
     )
     import_format: str | None = Field(
-        None, description="Loader for source=import (vsibench-meta, scannet, arkitscenes)."
+        None,
+        description="Loader for source=import (vsibench-meta, scannet, arkitscenes).",
+        examples=["scannet"],
     )
-    import_path: Path | None = Field(None, description="Source file or folder for source=import.")
+    import_path: Path | None = Field(
+        None, description="Source file or folder for source=import.", examples=["scans/"]
+    )
 
     @model_validator(mode="after")
     def _import_needs_a_source(self) -> ScenesConfig:
@@ -54,29 +58,73 @@ class ScenesConfig(Section):
                 raise ValueError("source=import needs scenes.import_format and scenes.import_path")
             if not Path(self.import_path).exists():
                 raise ValueError(f"scenes.import_path {self.import_path} does not exist")
+        elif self.import_format or self.import_path is not None:
+            raise ValueError(
+                "scenes.import_format and scenes.import_path are read with scenes.source=import "
+                "only; set scenes.source=import or remove them"
+            )
         return self
 
 
 class ProposerConfig(Section):
-    kind: Literal["programmatic", "llm"] = Field(
-        "programmatic", description="Task templates (no LLM), or an LLM agent with scene tools."
+    kind: str = Field(
+        "programmatic",
+        description="A name in agents.proposers.PROPOSERS: programmatic (task templates, no "
+        "LLM) or llm (an LLM agent with scene tools).",
+        examples=["llm"],
     )
     model: str | None = Field(
-        None, description="For kind=llm: 'vllm:MODEL@http://host:port/v1', 'openai:MODEL', ..."
+        None,
+        description="For kind=llm: 'vllm:MODEL@http://host:port/v1', 'openai:MODEL', ...",
+        examples=["openai:gpt-4o"],
     )
     per_iteration: int = Field(
         120, ge=1, description="Proposals per iteration (the sample budget)."
     )
-    tasks: list[str] | None = Field(None, description="Task types to propose (default: all).")
-    question_frames: int = Field(8, ge=1, description="Frames the solver sees per question.")
-    max_concurrency: int = Field(4, ge=1, description="Scenes proposed on at once (fan-out width).")
+    tasks: list[str] | None = Field(
+        None, description="Task types to propose (default: all).", examples=[["object_counting"]]
+    )
+    max_concurrency: int = Field(
+        4,
+        ge=1,
+        description="Propose jobs per round: the arms are dealt over this many jobs, each "
+        "on every scene, and run at once (the fan-out width; `ouroboros propose --jobs`).",
+    )
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Fields of the proposer's own config (ProgrammaticConfig: scene_attempts, "
+        "refill, ambiguity; LLMProposerConfig: recheck, concurrency, limits, model_settings, ...).",
+        examples=[{"scene_attempts": 3}],
+    )
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_is_registered(cls, kind: str) -> str:
+        from agents.proposers import PROPOSERS
+
+        if kind not in PROPOSERS:
+            raise ValueError(
+                f"unknown proposer {kind!r}; choose one of {', '.join(sorted(PROPOSERS))}"
+            )
+        return kind
 
 
 class SandboxConfig(Section):
-    name: str = Field("local", description="'local' (worker pool) or 'e2b' (needs E2B_API_KEY).")
+    name: str = Field(
+        "local",
+        description="'local' (worker pool) or 'e2b' (needs E2B_API_KEY); tools.sandbox.SANDBOXES.",
+        examples=["e2b"],
+    )
     workers: int = Field(2, ge=1, description="Programs run in parallel.")
-    timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit per program (s).")
-    memory_mb: int = Field(1024, ge=64, description="Memory limit per program (MiB).")
+    timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Wall-clock limit per program (s): the verifier's runs and the LLM "
+        "proposer's run_program / submit_proposal tools.",
+    )
+    memory_mb: int = Field(
+        1024, ge=64, description="Memory limit per program (MiB), for the same runs."
+    )
 
 
 class VerifierSection(Section):
@@ -84,7 +132,9 @@ class VerifierSection(Section):
         True, description="Reject questions the solver answers without frames."
     )
     settings: dict[str, Any] = Field(
-        default_factory=dict, description="Fields of agents.verifier's VerifierConfig."
+        default_factory=dict,
+        description="Fields of agents.verifier's VerifierConfig (program limits: sandbox.*).",
+        examples=[{"intake": {"max_program_chars": 2000}}],
     )
 
 
@@ -93,9 +143,13 @@ class SolverSection(Section):
         "tiny",
         description="Starting checkpoint: a folder or hub id; 'tiny' builds a tiny Qwen3-VL in the run, "
         "'tiny-seeing' copies the shipped one whose vision tower was pretrained (docs/solver.md).",
+        examples=["tiny-seeing"],
     )
     settings: dict[str, Any] = Field(
-        default_factory=dict, description="Fields of agents.solver.SolverConfig (num_frames, ...)."
+        default_factory=dict,
+        description="Fields of agents.solver.SolverConfig; num_frames is also how many frames "
+        "each loop question shows the solver (and training follows it).",
+        examples=[{"num_frames": 8}],
     )
 
 
@@ -106,10 +160,12 @@ class TrainingSection(Section):
         description="What each iteration trains (training.recipes.RECIPES): 'single' (training."
         "method every iteration, the paper), 'two_stage', 'actial' (viewpoint cold start, then "
         "GRPO), 'vilasr' (drawing solver: cold start, RRS, tool GRPO; with solver.settings.backend=vilasr).",
+        examples=["two_stage"],
     )
     recipe_settings: dict[str, Any] = Field(
         default_factory=dict,
         description="The recipe's own settings, e.g. actial: coldstart / grpo / data sections.",
+        examples=[{"sft": {"learning_rate": 0.001}}],
     )
     tiny: bool = Field(False, description="Start from the CPU-friendly tiny-model settings.")
     launcher: Literal["inprocess", "accelerate"] = Field(
@@ -120,11 +176,25 @@ class TrainingSection(Section):
     accelerate_config: str = Field(
         "ddp",
         description="For launcher=accelerate: 'ddp', 'zero3' or a path to an accelerate YAML.",
+        examples=["zero3"],
     )
     num_processes: int = Field(1, ge=1, description="For launcher=accelerate: processes (GPUs).")
     settings: dict[str, Any] = Field(
-        default_factory=dict, description="Fields of training.config.SFTSettings / GRPOSettings."
+        default_factory=dict,
+        description="Fields of training.config.SFTSettings / GRPOSettings.",
+        examples=[{"learning_rate": 0.001}],
     )
+
+    @model_validator(mode="after")
+    def _launcher_settings_need_accelerate(self) -> TrainingSection:
+        if self.launcher == "inprocess" and (
+            self.accelerate_config != "ddp" or self.num_processes != 1
+        ):
+            raise ValueError(
+                "training.accelerate_config and training.num_processes are read with "
+                "training.launcher=accelerate only; set it, or remove them"
+            )
+        return self
 
 
 class EvaluationSection(Section):
@@ -134,6 +204,7 @@ class EvaluationSection(Section):
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="Fields of evaluation.procspatial_build.ProcSpatialConfig (size, num_scenes, ...).",
+        examples=[{"num_scenes": 3}],
     )
     batch_size: int = Field(8, ge=1, description="Questions answered per batch.")
 
@@ -159,14 +230,18 @@ class LoopSection(Section):
         "token_confidence",
         description="Difficulty signal (agents/signals): token_confidence (the paper), "
         "expected_score, solve_rate or learning_progress.",
+        examples=["expected_score"],
     )
     policy: str = Field(
         "yield_bandit",
         description="Curriculum policy when selection is all or band (agents/curriculum.py): "
         "yield_bandit, bandit (learnability only) or uniform.",
+        examples=["bandit"],
     )
     signal_settings: dict[str, Any] = Field(
-        default_factory=dict, description="The signal's own settings, e.g. samples=8."
+        default_factory=dict,
+        description="The signal's own settings, e.g. samples=8.",
+        examples=[{"grid_size": 21}],
     )
 
     @field_validator("selection", mode="before")
@@ -183,7 +258,11 @@ class LoopSection(Section):
 
 
 class RunConfig(Section):
-    preset: str = Field("cpu-tiny", description="The preset this config started from.")
+    preset: str = Field(
+        "cpu-tiny",
+        description="The preset this config started from.",
+        examples=["gpu-qwen3vl-4b"],
+    )
     seed: int = Field(0, description="Global seed for everything not seeded elsewhere.")
     scenes: ScenesConfig = Field(default_factory=ScenesConfig)
     proposer: ProposerConfig = Field(default_factory=ProposerConfig)
@@ -194,13 +273,51 @@ class RunConfig(Section):
     evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
     loop: LoopSection = Field(default_factory=LoopSection)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        return migrate_config(data)
+
     @model_validator(mode="after")
     def _check_across_sections(self) -> RunConfig:
         if self.proposer.kind == "llm" and not self.proposer.model:
             raise ValueError(
                 "proposer.kind=llm needs proposer.model (e.g. vllm:MODEL@http://host:8000/v1)"
             )
+        if self.proposer.kind != "llm" and self.proposer.model:
+            raise ValueError(
+                f"proposer.model is read by proposer.kind=llm only (kind is "
+                f"{self.proposer.kind}); remove proposer.model or set proposer.kind=llm"
+            )
         return self
+
+
+def migrate_config(data: Any) -> Any:
+    """Older config files (and run folders' config.yaml) in today's keys.
+
+    `proposer.question_frames` was removed: `solver.settings.num_frames` alone decides how
+    many frames the solver sees per loop question (and training follows it). An old value
+    equal to the solver's, or with the solver's unset, moves there; a different one is an
+    error, since the two used to disagree silently.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("proposer"), dict):
+        return data
+    if "question_frames" not in data["proposer"]:
+        return data
+    data = {**data, "proposer": dict(data["proposer"])}
+    frames = data["proposer"].pop("question_frames")
+    solver = dict(data.get("solver") or {})
+    settings = dict(solver.get("settings") or {})
+    if "num_frames" in settings and settings["num_frames"] != frames:
+        raise ValueError(
+            f"proposer.question_frames ({frames}) was removed: solver.settings.num_frames "
+            f"({settings['num_frames']}) now decides how many frames the solver sees per "
+            "question, in the loop too. Remove proposer.question_frames (or, in a run folder's "
+            f"config.yaml, set solver.settings.num_frames: {frames} to keep its questions)"
+        )
+    settings["num_frames"] = frames
+    data["solver"] = {**solver, "settings": settings}
+    return data
 
 
 def list_presets() -> list[str]:

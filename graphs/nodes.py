@@ -8,27 +8,28 @@ node; its file is either complete or absent, because files are renamed into plac
 
 from __future__ import annotations
 
-import random
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 from agents.bands import tally
-from agents.curriculum import DifficultyFeedback, Feedback, merge, summarize
-from agents.proposers.base import ProposalBatch
+from agents.curriculum import DifficultyFeedback, merge, summarize
+from agents.proposers.base import ProposerResources
 from agents.records import Sample
 from agents.solver.weights import TINY_MODELS
 from common.io import atomic_directory
-from graphs.planning import split_quotas
+from graphs.planning import ProposeJob, job_name, plan_propose_jobs, run_propose_job
 from graphs.runtime import (
     LoopRuntime,
     procspatial_settings,
+    proposer_arms,
+    scene_settings,
     training_recipe,
     training_settings,
     verifier_settings,
 )
 from graphs.signal_step import arm_progress, quota_record, requested_slots, with_progress
-from graphs.state import LoopState, ProposeTask, difficulty_of, history_of
+from graphs.state import LoopState, difficulty_of, history_of
 from graphs.summary import HeldOutSummary, IterationSummary, latest_heldout, write_history
 
 
@@ -73,93 +74,62 @@ def prepare(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
 
 
 def _prepare_scenes(rt: LoopRuntime) -> None:
-    scenes = rt.config.scenes
-    if scenes.source == "procedural":
+    settings = scene_settings(rt.config)
+    if rt.config.scenes.source == "procedural":
         from scenes.procedural import generate_scenes
 
-        generate_scenes(
-            num=scenes.num,
-            seed=scenes.seed,
-            out=rt.store.scenes_dir,
-            frames=scenes.frames,
-            width=scenes.width,
-            height=scenes.height,
-            progress=not rt.quiet,
-            orbit_pairs=scenes.orbit_pairs,
-        )
+        generate_scenes(out=rt.store.scenes_dir, progress=not rt.quiet, **settings)
     else:
         from scenes.loaders import import_scenes
 
-        import_scenes(format=scenes.import_format, src=scenes.import_path, out=rt.store.scenes_dir)
+        import_scenes(out=rt.store.scenes_dir, **settings)
 
 
 # -- plan and propose (fan-out) -----------------------------------------------------------
 def plan(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
-    """This round's quotas per (task, level) from the policy, split over scenes."""
+    """This round's quotas per (task, level) from the policy, dealt into propose jobs."""
     iteration = state["iteration"]
     feedback = None
     if rt.config.loop.selection != "static":
         feedback = difficulty_of(state)
-    proposer = _proposer(rt, iteration, "plan")
+    arms = proposer_arms(rt.config)  # from the registry: no proposer is built to plan
     quotas = rt.policy().allocate(
-        proposer.arms(), rt.config.proposer.per_iteration, feedback, round_index=iteration
+        arms, rt.config.proposer.per_iteration, feedback, round_index=iteration
     )
-    tasks = split_quotas(quotas, state["scene_ids"], iteration, rt.config.seed)
+    jobs = plan_propose_jobs(quotas, iteration, rt.config.proposer.max_concurrency)
     previous = rt.store.scored_path(iteration - 1)
-    for task in tasks:
-        task["feedback"] = feedback.model_dump(mode="json") if feedback else None
-        task["examples"] = str(previous) if iteration > 0 and previous.exists() else None
+    for job in jobs:
+        job["feedback"] = feedback.model_dump(mode="json") if feedback else None
+        job["examples"] = str(previous) if iteration > 0 and previous.exists() else None
     rt.store.write_json(
         rt.store.iteration_dir(iteration) / "plan.json",
-        {"quotas": [[t, lvl, n] for (t, lvl), n in sorted(quotas.items())], "per_scene": tasks},
+        {"quotas": [[t, lvl, n] for (t, lvl), n in sorted(quotas.items())], "jobs": jobs},
     )
-    return {"plan": tasks}
+    return {"plan": jobs}
 
 
-def _proposer(
-    rt: LoopRuntime, iteration: int, scene_id: str, task: ProposeTask | None = None
-) -> Any:
-    cfg = rt.config.proposer
-    seed = random.Random(f"{rt.config.seed}:{iteration}:{scene_id}").randrange(2**31)
-    if cfg.kind == "programmatic":
-        from agents.proposers import ProgrammaticConfig, ProgrammaticProposer
-
-        return ProgrammaticProposer(
-            ProgrammaticConfig(seed=seed, tasks=cfg.tasks, num_solver_frames=cfg.question_frames)
-        )
-    from agents.proposers import PROPOSERS
-
-    return PROPOSERS["llm"].from_config(
-        model=cfg.model,
-        seed=seed,
-        tasks=cfg.tasks,
-        num_solver_frames=cfg.question_frames,
-        sandbox=rt.sandbox(),
-        trajectories=rt.store.trajectories_path(iteration),
-        scene_dirs=rt.scene_dirs(),
-        feedback=Feedback.model_validate(task["feedback"])
-        if task and task.get("feedback")
-        else None,
-        samples=rt.store.read_samples(Path(task["examples"]))
-        if task and task.get("examples")
-        else (),
-    )
-
-
-def propose(task: ProposeTask, rt: LoopRuntime) -> dict[str, Any]:
-    """One fan-out branch: proposals for one scene, written to its own file."""
-    iteration, scene_id = task["iteration"], task["scene_id"]
-    path = rt.store.proposals_path(iteration, scene_id)
+def propose(job: ProposeJob, rt: LoopRuntime) -> dict[str, Any]:
+    """One fan-out branch: one propose job's proposals, written to its own file."""
+    iteration, name = job["iteration"], job_name(job)
+    path = rt.store.proposals_path(iteration, name)
     if path.exists():
         count = len(rt.store.read_json(path))
     else:
-        scene = rt.scenes()[scene_id]
-        quotas = {(t, lvl): n for t, lvl, n in task["quotas"]}
-        proposer = _proposer(rt, iteration, scene_id, task)
-        batch: ProposalBatch = proposer.propose([scene], quotas)
-        rt.store.write_proposals(iteration, scene_id, batch.proposals)
+        resources = ProposerResources(
+            sandbox=rt.sandbox(),
+            scene_dirs=rt.scene_dirs(),
+            trajectories=rt.store.trajectories_path(iteration),
+            feedback=DifficultyFeedback.model_validate(job["feedback"])
+            if job.get("feedback")
+            else None,
+            samples=rt.store.read_samples(Path(job["examples"])) if job.get("examples") else (),
+        )
+        batch = run_propose_job(
+            job, rt.scenes(), lambda seed: rt.proposer(seed, resources), rt.config.seed
+        )
+        rt.store.write_proposals(iteration, name, batch.proposals)
         count = len(batch.proposals)
-    return {"proposed": {str(iteration): {scene_id: count}}}
+    return {"proposed": {str(iteration): {name: count}}}
 
 
 # -- execute and verify, score, select ----------------------------------------------------

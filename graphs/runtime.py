@@ -12,48 +12,94 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.curriculum import BandThresholds, Policy, UniformPolicy, make_policy
+from agents.curriculum import BandThresholds, Policy, make_policy
 from agents.solver.config import SolverConfig
 from common.errors import UserError
+from common.settings import build_dataclass, reject_reserved
 from evaluation.procspatial_build import ProcSpatialConfig
 from graphs.config import RunConfig
 from graphs.store import RunStore
 from training.config import GRPOSettings, SFTSettings
 
-
-def _build(cls: type, values: dict[str, Any], where: str) -> Any:
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise UserError(
-            f"invalid configuration at '{where}': unknown setting(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(known))}"
-        )
-    try:
-        return cls(**values)
-    except (TypeError, ValueError) as error:
-        raise UserError(f"invalid configuration at '{where}': {error}") from error
+#: Program limits that `sandbox.*` decides for every run of a program.
+SANDBOX_LIMITS = {"timeout_s": "sandbox.timeout_s", "memory_mb": "sandbox.memory_mb"}
 
 
 def verifier_settings(cfg: RunConfig) -> Any:
-    """agents.verifier's VerifierConfig from `verifier.settings` (nested sections as mappings)."""
+    """agents.verifier's VerifierConfig from `verifier.settings` (nested sections as
+    mappings); its program limits are `sandbox.timeout_s` / `sandbox.memory_mb`."""
     from agents.verifier.pipeline import VerifierConfig
 
-    values: dict[str, Any] = {}
-    defaults = VerifierConfig()
-    for name, value in cfg.verifier.settings.items():
-        current = getattr(defaults, name, None)
-        if isinstance(value, dict) and dataclasses.is_dataclass(current):
-            value = _build(type(current), value, f"verifier.settings.{name}")
-        values[name] = value
-    config = _build(VerifierConfig, values, "verifier.settings")
+    limits = cfg.verifier.settings.get("limits")
+    if isinstance(limits, dict):
+        reject_reserved(limits, SANDBOX_LIMITS, "verifier.settings.limits")
+    config = build_dataclass(VerifierConfig, cfg.verifier.settings, "verifier.settings")
+    config.limits = dataclasses.replace(
+        config.limits, timeout_s=cfg.sandbox.timeout_s, memory_mb=cfg.sandbox.memory_mb
+    )
     if not cfg.verifier.blind_check:
         config.checks = [name for name in config.checks if name != "blind"]
     return config
 
 
+def sandbox_settings(cfg: RunConfig) -> Any:
+    """The configured sandbox's own config (workers from `sandbox.workers`)."""
+    from tools.sandbox import sandbox_config
+
+    return sandbox_config(cfg.sandbox.name, workers=cfg.sandbox.workers)
+
+
+def proposer_common(cfg: RunConfig, seed: int | None = None) -> Any:
+    """What the proposer takes from outside `proposer.settings`; frames are the solver's."""
+    from agents.proposers import ProposerCommon
+
+    return ProposerCommon(
+        seed=cfg.seed if seed is None else seed,
+        tasks=cfg.proposer.tasks,
+        model=cfg.proposer.model,
+        num_solver_frames=solver_settings(cfg, "check").num_frames,
+        program_timeout_s=cfg.sandbox.timeout_s,
+        program_memory_mb=cfg.sandbox.memory_mb,
+    )
+
+
+def proposer_settings(cfg: RunConfig, seed: int | None = None) -> Any:
+    """The proposer's own config (its registry class's), from `proposer.*`."""
+    from agents.proposers import proposer_config
+
+    return proposer_config(cfg.proposer.kind, proposer_common(cfg, seed), cfg.proposer.settings)
+
+
+def proposer_arms(cfg: RunConfig) -> list[Any]:
+    """Every arm the configured proposer offers, without building it (no model, no sandbox)."""
+    from agents.proposers import proposer_arms as arms
+
+    return arms(cfg.proposer.kind, proposer_settings(cfg))
+
+
+def make_policy_for(cfg: RunConfig) -> Policy:
+    """The curriculum policy: `loop.policy` from POLICIES, or uniform when selection=static."""
+    name = "uniform" if cfg.loop.selection == "static" else cfg.loop.policy
+    return make_policy(name, seed=cfg.seed)
+
+
+def scene_settings(cfg: RunConfig) -> dict[str, Any]:
+    """How `prepare` makes the scene pool: the generator's or the importer's arguments."""
+    scenes = cfg.scenes
+    if scenes.source == "import":
+        return {"format": scenes.import_format, "src": scenes.import_path}
+    return {
+        "num": scenes.num,
+        "seed": scenes.seed,
+        "frames": scenes.frames,
+        "width": scenes.width,
+        "height": scenes.height,
+        "orbit_pairs": scenes.orbit_pairs,
+    }
+
+
 def solver_settings(cfg: RunConfig, model: str) -> SolverConfig:
-    return _build(
+    return build_dataclass(
         SolverConfig, {"device": "cpu", **cfg.solver.settings, "model": model}, "solver.settings"
     )
 
@@ -69,7 +115,7 @@ def training_settings(cfg: RunConfig, model: str) -> SFTSettings | GRPOSettings:
             return cls.tiny(**values)
         except (TypeError, ValueError) as error:
             raise UserError(f"invalid configuration at 'training.settings': {error}") from error
-    return _build(cls, values, "training.settings")
+    return build_dataclass(cls, values, "training.settings")
 
 
 def training_recipe(cfg: RunConfig, model: str) -> Any:
@@ -95,7 +141,7 @@ def training_recipe(cfg: RunConfig, model: str) -> Any:
 
 def procspatial_settings(cfg: RunConfig) -> ProcSpatialConfig:
     values = {"workers": cfg.sandbox.workers, **cfg.evaluation.settings}
-    config = _build(ProcSpatialConfig, values, "evaluation.settings")
+    config = build_dataclass(ProcSpatialConfig, values, "evaluation.settings")
     config.check()
     return config
 
@@ -123,7 +169,9 @@ def check_settings(cfg: RunConfig) -> None:
             f"solver's model directly, which solver.settings.backend={solver.backend} does not "
             "give; use loop.signal=token_confidence"
         )
-    make_policy(cfg.loop.policy)
+    make_policy(cfg.loop.policy)  # checked even when selection=static does not use it
+    proposer_settings(cfg)
+    sandbox_settings(cfg)
     if cfg.evaluation.enabled:
         procspatial_settings(cfg)
     if cfg.scenes.source == "procedural":
@@ -157,10 +205,7 @@ class LoopRuntime:
         return BandThresholds(easy=self.config.loop.easy, hard=self.config.loop.hard)
 
     def policy(self) -> Policy:
-        seed = self.config.seed
-        if self.config.loop.selection == "static":
-            return UniformPolicy(seed=seed)
-        return make_policy(self.config.loop.policy, seed=seed)
+        return make_policy_for(self.config)
 
     def signal(self) -> Any:
         from agents.signals import make_signal
@@ -169,11 +214,18 @@ class LoopRuntime:
 
     def sandbox(self) -> Any:
         if self._sandbox is None:
-            from tools.sandbox import make_sandbox
+            from tools.sandbox import SANDBOXES
 
-            options: dict[str, Any] = {"workers": self.config.sandbox.workers}
-            self._sandbox = make_sandbox(self.config.sandbox.name, **options)
+            config = sandbox_settings(self.config)
+            self._sandbox = SANDBOXES[self.config.sandbox.name](config)
         return self._sandbox
+
+    def proposer(self, seed: int, resources: Any = None) -> Any:
+        """A proposer of `proposer.kind` with this seed, through the registry."""
+        from agents.proposers import make_proposer
+
+        config = proposer_settings(self.config, seed)
+        return make_proposer(self.config.proposer.kind, config, resources)
 
     def scenes(self) -> dict[str, Any]:
         """Scene id -> Scene for the run's pool (loaded once)."""

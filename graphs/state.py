@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, TypedDict
 
 from agents.curriculum import DifficultyFeedback
+from graphs.planning import ProposeJob
 from graphs.summary import IterationSummary, add_history, load_history
 
 #: Models the checkpointer may rebuild from a checkpoint (LangGraph's msgpack allowlist).
@@ -30,16 +31,6 @@ def merge_counts(
     return merged
 
 
-class ProposeTask(TypedDict, total=False):
-    """What one fan-out branch gets (LangGraph `Send` payload): one scene, its quotas."""
-
-    iteration: int
-    scene_id: str
-    quotas: list[tuple[str, int, int]]  # (question type, level, how many)
-    feedback: dict[str, Any] | None  # last rounds' bands, for proposers that read them (LLM)
-    examples: str | None  # last round's scored samples (too easy / too hard examples)
-
-
 class LoopState(TypedDict, total=False):
     run_dir: str
     iteration: int
@@ -47,7 +38,7 @@ class LoopState(TypedDict, total=False):
     solver_checkpoint: str
     # the merged difficulty feedback (the key keeps its older name: checkpoints use it)
     feedback: DifficultyFeedback | dict[str, Any] | None
-    plan: list[ProposeTask]  # this round's per-scene quotas (the fan-out)
+    plan: list[ProposeJob]  # this round's propose jobs (the fan-out)
     proposed: Annotated[dict[str, dict[str, int]], merge_counts]  # iteration -> scene -> n
     history: Annotated[list[IterationSummary], add_history]  # one per finished iteration
     stop_reason: str | None

@@ -75,8 +75,9 @@ class RunStore:
     def iteration_dir(self, iteration: int) -> Path:
         return self.root / "iterations" / f"{iteration:03d}"
 
-    def proposals_path(self, iteration: int, scene_id: str) -> Path:
-        return self.iteration_dir(iteration) / "proposals" / f"{scene_id}.json"
+    def proposals_path(self, iteration: int, job: str) -> Path:
+        """One propose job's proposals (runs from before propose jobs: one file per scene)."""
+        return self.iteration_dir(iteration) / "proposals" / f"{job}.json"
 
     def samples_path(self, iteration: int) -> Path:
         return self.iteration_dir(iteration) / "samples.parquet"
@@ -127,13 +128,13 @@ class RunStore:
     def read_config(self) -> dict[str, Any]:
         return yaml.safe_load(self.config_path.read_text(encoding="utf-8"))
 
-    def write_proposals(self, iteration: int, scene_id: str, proposals: list[Proposal]) -> Path:
+    def write_proposals(self, iteration: int, job: str, proposals: list[Proposal]) -> Path:
         return self.write_json(
-            self.proposals_path(iteration, scene_id), [p.model_dump(mode="json") for p in proposals]
+            self.proposals_path(iteration, job), [p.model_dump(mode="json") for p in proposals]
         )
 
     def read_proposals(self, iteration: int) -> list[Proposal]:
-        """All proposals of an iteration, in scene order (deterministic)."""
+        """All proposals of an iteration, in job (file name) order: deterministic."""
         folder = self.iteration_dir(iteration) / "proposals"
         proposals: list[Proposal] = []
         for path in sorted(folder.glob("*.json")):

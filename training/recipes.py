@@ -1,7 +1,7 @@
 """Training recipes: what one loop iteration's training does, chosen by `training.recipe`.
 
 A recipe has `train_iteration(samples, scenes, iteration, run_dir) -> TrainResult` and a
-`from_context(context)` constructor; `RECIPES` maps names to classes, one line each:
+`from_config(context)` constructor; `RECIPES` maps names to classes, one line each:
 
 - `single` (default, the paper's loop): `training.method` (SFT or GRPO) on the loop's
   samples every iteration, state carried over.
@@ -115,7 +115,7 @@ class SingleMethodRecipe:
     settings: SFTSettings | GRPOSettings
 
     @classmethod
-    def from_context(cls, context: RecipeContext) -> SingleMethodRecipe:
+    def from_config(cls, context: RecipeContext) -> SingleMethodRecipe:
         return cls(context.sft() if context.method == "sft" else context.grpo())
 
     def train_iteration(
@@ -150,7 +150,7 @@ class TwoStageRecipe:
             raise ValueError("sft_iterations must be >= 1 (the SFT stage comes first)")
 
     @classmethod
-    def from_context(cls, context: RecipeContext) -> TwoStageRecipe:
+    def from_config(cls, context: RecipeContext) -> TwoStageRecipe:
         return cls(
             context.sft(),
             context.grpo(),
@@ -199,7 +199,7 @@ class ActialRecipe:
     workers: int | None = field(default=None, metadata={"help": "Sandbox workers for stage 1."})
 
     @classmethod
-    def from_context(cls, context: RecipeContext) -> ActialRecipe:
+    def from_config(cls, context: RecipeContext) -> ActialRecipe:
         data = dict(context.recipe_settings.get("data") or {})
         try:
             config = ColdStartConfig(**data)
@@ -276,4 +276,4 @@ def build_recipe(name: str, context: RecipeContext) -> Recipe:
             f"unknown training.recipe {name!r}; known: {', '.join(RECIPES)}. Add a class to "
             "training.recipes.RECIPES to define one"
         )
-    return RECIPES[name].from_context(context)
+    return RECIPES[name].from_config(context)

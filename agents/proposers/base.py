@@ -8,13 +8,15 @@ round as the loop runs it: allocate with a policy, then propose.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from agents.curriculum import Arm, Feedback, LearnabilityBandit, UniformPolicy
-from agents.records import Proposal
+from agents.curriculum import Arm, DifficultyFeedback, LearnabilityBandit, UniformPolicy
+from agents.records import Proposal, Sample
 from agents.tasks import LEVELS, Task
 from common.errors import UserError
 from scenes.schema import Scene
@@ -76,6 +78,31 @@ class Proposer(Protocol):
 Policy = LearnabilityBandit | UniformPolicy
 
 
+@dataclass(frozen=True)
+class ProposerCommon:
+    """What every proposer takes from the run's settings outside `proposer.settings`:
+    one place decides each of these, so `proposer.settings` may not set them again."""
+
+    seed: int = 0
+    tasks: list[str] | None = None
+    model: str | None = None
+    num_solver_frames: int = 16
+    program_timeout_s: float = 10.0
+    program_memory_mb: int = 1024
+
+
+@dataclass
+class ProposerResources:
+    """What a proposer may use while it runs (built by the caller, never by the registry)."""
+
+    sandbox: Any = None
+    chat_model: Any = None  # a BaseChatModel instance to use instead of the config's model
+    scene_dirs: Mapping[str, str | Path] = field(default_factory=dict)
+    trajectories: str | Path | None = None
+    feedback: DifficultyFeedback | None = None
+    samples: Iterable[Sample] = ()
+
+
 def select_tasks(names: Sequence[str] | None, registry: Mapping[str, Task]) -> dict[str, Task]:
     """The tasks a proposer is configured for (all of `registry` when no names are given)."""
     names = names or list(registry)
@@ -108,7 +135,7 @@ def plan_and_propose(
     scenes: Sequence[Scene],
     total: int,
     policy: Policy,
-    feedback: Feedback | None = None,
+    feedback: DifficultyFeedback | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> ProposalBatch:
     """Allocate `total` proposals over the proposer's arms with `policy`, then propose."""

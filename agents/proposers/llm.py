@@ -21,17 +21,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphRecursionError
 
-from agents.curriculum import Arm, Feedback
+from agents.curriculum import Arm, DifficultyFeedback
 from agents.proposers.base import (
     ArmOutcome,
     ProposalBatch,
+    ProposerCommon,
+    ProposerResources,
     check_request,
     select_tasks,
     task_arms,
@@ -50,6 +52,7 @@ from agents.proposers.models import ModelSettings, accepts_images, make_chat_mod
 from agents.records import Proposal, Sample
 from agents.tasks import TASKS
 from common.errors import UserError
+from common.settings import build_dataclass, reject_reserved
 from scenes.schema import Scene
 from tools.sandbox.base import Sandbox
 
@@ -145,37 +148,64 @@ class LLMProposer:
         self._owned_sandbox: Any = None
         self._failures = _FailureStreak(self.config.max_consecutive_model_failures)
 
+    config_class = LLMProposerConfig
+    #: LLMProposerConfig fields the run's other settings decide (name -> that setting).
+    reserved: ClassVar[dict[str, str]] = {
+        "seed": "seed",
+        "tasks": "proposer.tasks",
+        "model": "proposer.model",
+        "trajectory_path": "the run directory (iterations/NNN/trajectories.jsonl)",
+    }
+    #: ToolSettings fields the run's other settings decide.
+    reserved_tools: ClassVar[dict[str, str]] = {
+        "num_solver_frames": "solver.settings.num_frames",
+        "program_timeout_s": "sandbox.timeout_s",
+        "program_memory_mb": "sandbox.memory_mb",
+    }
+
+    @classmethod
+    def make_config(
+        cls, common: ProposerCommon, settings: Mapping[str, Any], where: str = "proposer.settings"
+    ) -> LLMProposerConfig:
+        """The config from the run's shared values plus `proposer.settings` (concurrency,
+        recheck, limits, model_settings, tool_settings, ...)."""
+        reject_reserved(settings, cls.reserved, where)
+        tools = settings.get("tool_settings") or {}
+        if isinstance(tools, Mapping):
+            reject_reserved(tools, cls.reserved_tools, f"{where}.tool_settings")
+        config = build_dataclass(LLMProposerConfig, settings, where, hidden=cls.reserved)
+        config.seed, config.tasks = common.seed, common.tasks
+        if common.model:
+            config.model = common.model
+        config.tool_settings = dataclasses.replace(
+            config.tool_settings,
+            num_solver_frames=common.num_solver_frames,
+            program_timeout_s=common.program_timeout_s,
+            program_memory_mb=common.program_memory_mb,
+        )
+        return config
+
+    @classmethod
+    def arms_for(cls, config: LLMProposerConfig) -> list[Arm]:
+        """The arms a proposer with `config` offers, without a chat model, graph or sandbox."""
+        return task_arms(select_tasks(config.tasks, TASKS))
+
     @classmethod
     def from_config(
-        cls,
-        *,
-        model: str | BaseChatModel,
-        seed: int = 0,
-        tasks: list[str] | None = None,
-        num_solver_frames: int = 16,
-        sandbox: Sandbox | None = None,
-        trajectories: str | Path | None = None,
-        scene_dirs: Mapping[str, str | Path] | None = None,
-        feedback: Feedback | ProposerFeedback | None = None,
-        samples: Iterable[Sample] = (),
-        **settings: Any,
+        cls, config: LLMProposerConfig, resources: ProposerResources | None = None
     ) -> LLMProposer:
-        """The proposer from the loop's settings (graphs/config.py); `settings` are further
-        `LLMProposerConfig` fields (concurrency, recheck, limits, ...)."""
-        config = LLMProposerConfig(
-            seed=seed,
-            tasks=tasks,
-            trajectory_path=str(trajectories) if trajectories is not None else None,
-            tool_settings=ToolSettings(num_solver_frames=num_solver_frames),
-            **settings,
+        """The registry's constructor: the run's sandbox, scene folders, trajectory log and
+        last round's feedback come in `resources`."""
+        resources = resources or ProposerResources()
+        if resources.trajectories is not None:
+            config = dataclasses.replace(config, trajectory_path=str(resources.trajectories))
+        proposer = cls(
+            config,
+            model=resources.chat_model,
+            sandbox=resources.sandbox,
+            scene_dirs=resources.scene_dirs,
         )
-        instance: BaseChatModel | None = None
-        if isinstance(model, BaseChatModel):
-            instance = model
-        else:
-            config.model = model
-        proposer = cls(config, model=instance, sandbox=sandbox, scene_dirs=scene_dirs)
-        proposer.set_feedback(feedback, samples)
+        proposer.set_feedback(resources.feedback, resources.samples)
         return proposer
 
     # -- Proposer protocol ----------------------------------------------------------------
@@ -183,7 +213,7 @@ class LLMProposer:
         return task_arms(self.tasks)
 
     def set_feedback(
-        self, feedback: Feedback | ProposerFeedback | None, samples: Iterable[Sample] = ()
+        self, feedback: DifficultyFeedback | ProposerFeedback | None, samples: Iterable[Sample] = ()
     ) -> None:
         """Last round's bands (and scored samples, for too-easy / too-hard examples)."""
         if feedback is None or isinstance(feedback, ProposerFeedback):

@@ -19,7 +19,7 @@ from string import Template
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
-from agents.curriculum import Feedback
+from agents.curriculum import DifficultyFeedback
 from agents.proposers.llm_tools import build_tools
 from agents.records import Proposal, Sample
 from agents.tasks import TASKS, CannotPose, Task, TaskContext
@@ -56,13 +56,13 @@ class FeedbackExample(BaseModel):
 class ProposerFeedback(BaseModel):
     """What the proposer is told about last round: per-arm bands plus a few examples."""
 
-    bands: Feedback = Field(default_factory=Feedback)
+    bands: DifficultyFeedback = Field(default_factory=DifficultyFeedback)
     too_easy: list[FeedbackExample] = Field(default_factory=list)
     too_hard: list[FeedbackExample] = Field(default_factory=list)
 
     @classmethod
     def from_samples(
-        cls, samples: Iterable[Sample], bands: Feedback | None = None, per_task: int = 2
+        cls, samples: Iterable[Sample], bands: DifficultyFeedback | None = None, per_task: int = 2
     ) -> ProposerFeedback:
         """Bands (given, or summarised from the samples) and the most extreme examples per task."""
         from agents.curriculum import summarize

@@ -13,11 +13,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from agents.curriculum import Arm
 from agents.proposers.base import (
     ArmOutcome,
     ProposalBatch,
+    ProposerCommon,
+    ProposerResources,
     check_request,
     select_tasks,
     task_arms,
@@ -25,6 +28,7 @@ from agents.proposers.base import (
 from agents.records import Proposal
 from agents.tasks import TASKS, AmbiguityConfig, CannotPose, Task, TaskContext
 from agents.tasks.options import LetterBalancer
+from common.settings import build_dataclass, reject_reserved
 from scenes.schema import Scene
 
 
@@ -58,6 +62,36 @@ class ProgrammaticProposer:
     """Proposals from the task library; see the module docstring for the procedure."""
 
     proposer_id = "programmatic"
+    config_class = ProgrammaticConfig
+    #: ProgrammaticConfig fields the run's other settings decide (name -> that setting).
+    reserved: ClassVar[dict[str, str]] = {
+        "seed": "seed",
+        "tasks": "proposer.tasks",
+        "num_solver_frames": "solver.settings.num_frames",
+    }
+
+    @classmethod
+    def make_config(
+        cls, common: ProposerCommon, settings: Mapping[str, Any], where: str = "proposer.settings"
+    ) -> ProgrammaticConfig:
+        """The config from the run's shared values plus `proposer.settings`."""
+        reject_reserved(settings, cls.reserved, where)
+        config = build_dataclass(ProgrammaticConfig, settings, where, hidden=cls.reserved)
+        config.seed, config.tasks = common.seed, common.tasks
+        config.num_solver_frames = common.num_solver_frames
+        return config
+
+    @classmethod
+    def arms_for(cls, config: ProgrammaticConfig) -> list[Arm]:
+        """The arms a proposer with `config` offers, without building it."""
+        return task_arms(select_tasks(config.tasks, TASKS))
+
+    @classmethod
+    def from_config(
+        cls, config: ProgrammaticConfig, resources: ProposerResources | None = None
+    ) -> ProgrammaticProposer:
+        """The registry's constructor; templates need no sandbox, model or feedback."""
+        return cls(config)
 
     def __init__(
         self, config: ProgrammaticConfig | None = None, tasks: Mapping[str, Task] | None = None

@@ -10,9 +10,11 @@ beside it as `<name>.verification.json`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,11 +24,11 @@ from rich.table import Table
 from common.errors import UserError, field_problem
 
 if TYPE_CHECKING:
-    from agents.curriculum import Feedback
-    from agents.proposers import LLMProposer, ProgrammaticConfig, ProposalBatch, Proposer
+    from agents.curriculum import Arm, DifficultyFeedback
+    from agents.proposers import ProposalBatch, Proposer, ProposerCommon, ProposerResources
     from agents.records import Sample
     from agents.solver import SolverBackend
-    from tools.sandbox import Sandbox
+    from scenes.schema import Scene
 
 console = Console()
 
@@ -36,7 +38,11 @@ def propose(
     out: Annotated[Path, typer.Option(help="Samples file to write (*.parquet).")],
     num: Annotated[int, typer.Option(min=1, help="Proposals to make in total.")] = 100,
     proposer: Annotated[
-        str, typer.Option(help="Proposer: programmatic (templates) or llm (a tool-using agent).")
+        str,
+        typer.Option(
+            help="Proposer (agents.proposers.PROPOSERS): programmatic (templates) or llm "
+            "(a tool-using agent)."
+        ),
     ] = "programmatic",
     model: Annotated[
         str | None,
@@ -49,6 +55,13 @@ def propose(
     recheck: Annotated[
         bool, typer.Option(help="llm: let the model review each question and withdraw it.")
     ] = False,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A field of the proposer's config as key=value, repeatable (the loop's "
+            "proposer.settings), e.g. scene_attempts=3 or limits.max_tool_calls=12."
+        ),
+    ] = None,
     trajectories: Annotated[
         Path | None,
         typer.Option(
@@ -60,7 +73,24 @@ def propose(
         typer.Option(help="Task types to propose, repeatable or comma-separated (default: all)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for allocation and proposals.")] = 0,
-    policy: Annotated[str, typer.Option(help="Curriculum policy: bandit | uniform.")] = "bandit",
+    frames: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Frames the solver sees per question (the loop: solver.settings.num_frames).",
+        ),
+    ] = 16,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Propose jobs the arms are dealt over, each on every scene (the loop: "
+            "proposer.max_concurrency).",
+        ),
+    ] = 1,
+    policy: Annotated[
+        str, typer.Option(help="Curriculum policy: bandit | yield_bandit | uniform.")
+    ] = "bandit",
     feedback: Annotated[
         Path | None, typer.Option(help="Difficulty feedback JSON from the last round.")
     ] = None,
@@ -83,7 +113,7 @@ def propose(
     """Propose questions with ground-truth programs, execute and verify them, write samples."""
     from agents.curriculum import make_policy
     from agents.execution import ExecutionConfig, execute
-    from agents.proposers import ProgrammaticConfig, plan_and_propose
+    from agents.proposers import ProposerCommon, ProposerResources, proposer_class
     from agents.sample_io import write_samples
     from agents.verifier import Verifier, VerifierConfig
     from scenes.schema import Scene, list_scene_dirs
@@ -101,32 +131,41 @@ def propose(
     task_names = [t.strip() for item in tasks or [] for t in item.split(",") if t.strip()] or None
     if proposer != "llm" and (model or recheck or trajectories):
         raise UserError("--model, --recheck and --trajectories apply to --proposer llm only")
+    proposer_class(proposer, where="--proposer")
+    settings = _proposer_settings(setting, {"recheck": True} if recheck else {})
+    common = ProposerCommon(
+        seed=seed,
+        tasks=task_names,
+        model=model,
+        num_solver_frames=frames,
+        program_timeout_s=timeout_s,
+    )
+    config = _proposer_config(proposer, common, settings)
     curriculum = make_policy(policy, seed=seed)
     last_round = _read_feedback(feedback) if feedback else None
-    settings = {"workers": workers} if workers and sandbox == "local" else {}
+    sandbox_settings = {"workers": workers} if workers and sandbox == "local" else {}
     log = trajectories or out.with_suffix(".trajectories.jsonl")
     limits = ExecutionConfig(timeout_s=timeout_s)
     solver = _load_solver(blind_solver) if verify and blind_solver else None
     report = None
-    chosen = None
-    if proposer != "llm":
-        chosen = _make_proposer(proposer, ProgrammaticConfig(seed=seed, tasks=task_names))
 
-    with _progress() as progress, make_sandbox(sandbox, **settings) as runner:
-        if chosen is None:
-            chosen = _make_llm_proposer(
-                model,
-                seed,
-                task_names,
-                recheck,
-                log,
-                runner,
-                {scene.id: folder for scene, folder in zip(loaded, scene_dirs, strict=True)},
-            )
-            chosen.set_feedback(last_round)
+    with _progress() as progress, make_sandbox(sandbox, **sandbox_settings) as runner:
+        resources = ProposerResources(
+            sandbox=runner,
+            scene_dirs={scene.id: folder for scene, folder in zip(loaded, scene_dirs, strict=True)},
+            trajectories=log if proposer == "llm" else None,
+            feedback=last_round,
+        )
         step = progress.add_task("proposing", total=num)
-        batch = plan_and_propose(
-            chosen, loaded, num, curriculum, last_round, lambda n: progress.advance(step, n)
+        batch = propose_round(
+            proposer,
+            config,
+            resources,
+            {scene.id: scene for scene in loaded},
+            curriculum.allocate(proposer_class(proposer).arms_for(config), num, last_round),
+            seed=seed,
+            jobs=jobs,
+            on_progress=lambda n: progress.advance(step, n),
         )
         run = progress.add_task("executing", total=len(batch.proposals))
         samples = execute(
@@ -166,30 +205,56 @@ def propose(
         console.print(f"attempt trajectories appended to {log}")
 
 
-def _make_proposer(name: str, config: ProgrammaticConfig) -> Proposer:
-    from agents.proposers import PROPOSERS
-
-    if name not in PROPOSERS:
-        raise UserError(f"unknown proposer {name!r}; choose one of {', '.join(sorted(PROPOSERS))}")
-    return PROPOSERS[name](config)
-
-
-def _make_llm_proposer(
-    model: str | None,
+def propose_round(
+    kind: str,
+    config: Any,
+    resources: ProposerResources,
+    scenes: Mapping[str, Scene],
+    quotas: Mapping[Arm, int],
+    *,
     seed: int,
-    tasks: list[str] | None,
-    recheck: bool,
-    log: Path,
-    sandbox: Sandbox,
-    scene_dirs: dict[str, Path],
-) -> LLMProposer:
-    """The LLM proposer on the command's sandbox, with the scene folders for frame images."""
-    from agents.proposers import LLMProposer, LLMProposerConfig
+    jobs: int = 1,
+    iteration: int = 0,
+    on_progress: Callable[[int], None] | None = None,
+) -> ProposalBatch:
+    """A round as the loop proposes it: the quotas dealt into propose jobs, each job run by
+    a proposer of `kind` built through the registry with the job's seed (graphs/planning.py)."""
+    from agents.proposers import make_proposer
+    from graphs.planning import merge_batches, plan_propose_jobs, run_propose_job
 
-    config = LLMProposerConfig(seed=seed, tasks=tasks, recheck=recheck, trajectory_path=str(log))
-    if model:
-        config.model = model
-    return LLMProposer(config, sandbox=sandbox, scene_dirs=scene_dirs)
+    def build(job_seed: int) -> Proposer:
+        return make_proposer(kind, dataclasses.replace(config, seed=job_seed), resources)
+
+    batches = [
+        run_propose_job(job, scenes, build, seed, on_progress)
+        for job in plan_propose_jobs(quotas, iteration, jobs)
+    ]
+    return merge_batches(batches)
+
+
+def _proposer_settings(pairs: list[str] | None, base: dict[str, Any]) -> dict[str, Any]:
+    """`--setting key=value` pairs as the nested mapping `proposer.settings` would hold."""
+    from graphs.config import parse_override
+
+    settings = dict(base)
+    for pair in pairs or []:
+        parsed = parse_override(pair)
+        key = next(iter(parsed))
+        value = parsed[key]
+        if isinstance(value, dict) and isinstance(settings.get(key), dict):
+            value = {**settings[key], **value}
+        settings[key] = value
+    return settings
+
+
+def _proposer_config(kind: str, common: ProposerCommon, settings: dict[str, Any]) -> Any:
+    """The proposer's config; errors name the CLI option instead of the config key."""
+    from agents.proposers import proposer_config
+
+    try:
+        return proposer_config(kind, common, settings)
+    except UserError as error:
+        raise UserError(str(error).replace("proposer.settings", "--setting")) from None
 
 
 def _load_solver(model: str) -> SolverBackend:
@@ -201,15 +266,15 @@ def _load_solver(model: str) -> SolverBackend:
         raise UserError(f"--blind-solver {model}: {error}") from error
 
 
-def _read_feedback(path: Path) -> Feedback:
+def _read_feedback(path: Path) -> DifficultyFeedback:
     from pydantic import ValidationError
 
-    from agents.curriculum import Feedback
+    from agents.curriculum import DifficultyFeedback
 
     if not path.exists():
         raise UserError(f"--feedback {path}: no such file")
     try:
-        return Feedback.model_validate_json(path.read_text(encoding="utf-8"))
+        return DifficultyFeedback.model_validate_json(path.read_text(encoding="utf-8"))
     except ValidationError as error:
         raise UserError(
             f"--feedback {path}: not difficulty feedback JSON "

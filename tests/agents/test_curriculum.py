@@ -6,7 +6,7 @@ import pytest
 
 from agents.curriculum import (
     ArmStats,
-    Feedback,
+    DifficultyFeedback,
     LearnabilityBandit,
     UniformPolicy,
     make_policy,
@@ -39,7 +39,7 @@ def stats(task: str, level: int, ps: list[float]) -> list[Sample]:
 ARMS = [("frontier", 1), ("easy", 1), ("hard", 1), ("unseen", 1)]
 
 
-def synthetic_feedback() -> Feedback:
+def synthetic_feedback() -> DifficultyFeedback:
     samples = (
         stats("frontier", 1, [0.4, 0.5, 0.6, 0.55] * 5)
         + stats("easy", 1, [0.97, 0.99, 0.95] * 7)

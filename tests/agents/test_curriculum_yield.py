@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from agents.curriculum import ArmStats, Feedback, YieldAwareBandit, make_policy, merge, summarize
+from agents.curriculum import (
+    ArmStats,
+    DifficultyFeedback,
+    YieldAwareBandit,
+    make_policy,
+    merge,
+    summarize,
+)
 from agents.records import Proposal, Sample
 
 
@@ -42,7 +49,7 @@ ARMS = [("good", 1), ("rare", 1), ("never", 1), ("solved", 1)]
 
 
 def test_an_arm_that_makes_nothing_stops_being_requested() -> None:
-    feedback = Feedback(
+    feedback = DifficultyFeedback(
         arms=[
             arm("good", 0.2, 40, 40),
             arm("rare", 0.2, 40, 8),
@@ -58,7 +65,7 @@ def test_an_arm_that_makes_nothing_stops_being_requested() -> None:
 
 
 def test_an_unseen_arm_is_explored_but_not_preferred_over_measured_learnability() -> None:
-    feedback = Feedback(arms=[arm("good", 0.2, 16, 16), arm("solved", 0.0, 16, 16)])
+    feedback = DifficultyFeedback(arms=[arm("good", 0.2, 16, 16), arm("solved", 0.0, 16, 16)])
     quotas = YieldAwareBandit(seed=0).allocate(
         [("good", 1), ("solved", 1), ("new", 1)], 60, feedback
     )
@@ -69,9 +76,9 @@ def test_held_out_tasks_keep_a_floor_until_their_score_saturates() -> None:
     arms = [("frontier", 1), ("flat", 1)]
     stats = [arm("frontier", 0.24, 32, 32), arm("flat", 0.0, 32, 32)]
     policy = YieldAwareBandit(seed=0, min_share=0.2)
-    open_task = policy.allocate(arms, 100, Feedback(arms=stats, heldout={"flat": 0.3}))
+    open_task = policy.allocate(arms, 100, DifficultyFeedback(arms=stats, heldout={"flat": 0.3}))
     assert open_task[("flat", 1)] >= 20  # the whole floor: 'frontier' is not held out
-    saturated = policy.allocate(arms, 100, Feedback(arms=stats, heldout={"flat": 0.95}))
+    saturated = policy.allocate(arms, 100, DifficultyFeedback(arms=stats, heldout={"flat": 0.95}))
     assert saturated[("flat", 1)] == 0
 
 
@@ -89,8 +96,8 @@ def test_policy_reads_the_configured_signals_learnability() -> None:
 
 
 def test_merge_adds_slots_without_decay_and_keeps_held_out_scores() -> None:
-    old = Feedback(arms=[arm("a", 0.1, 10, 2)])
-    new = Feedback(arms=[arm("a", 0.3, 10, 0)], heldout={"a": 0.4})
+    old = DifficultyFeedback(arms=[arm("a", 0.1, 10, 2)])
+    new = DifficultyFeedback(arms=[arm("a", 0.3, 10, 0)], heldout={"a": 0.4})
     merged = merge(old, new, decay=0.5).by_arm()[("a", 1)]
     assert (merged.requested, merged.made) == (20, 2)
     assert merge(old, new).heldout == {"a": 0.4}

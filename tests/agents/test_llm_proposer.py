@@ -8,6 +8,7 @@ and exercise the re-check, so every way an attempt can end is seen with its reas
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +18,16 @@ import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agents.curriculum import ArmStats, Feedback
+from agents.curriculum import ArmStats, DifficultyFeedback
 from agents.execution import execute
-from agents.proposers import PROPOSERS, LLMProposer, LLMProposerConfig, Proposer
+from agents.proposers import (
+    PROPOSERS,
+    LLMProposer,
+    LLMProposerConfig,
+    Proposer,
+    ProposerCommon,
+    ProposerResources,
+)
 from agents.proposers.llm_agent import AgentLimits, portable_messages
 from agents.proposers.llm_prompts import ProposerFeedback, request_prompt, system_prompt
 from agents.proposers.llm_trajectory import read_trajectories
@@ -289,7 +297,7 @@ def test_concurrent_attempts_never_accept_the_same_question_twice(
 
 
 def test_the_loop_builds_it_from_its_settings(scene: Scene, sandbox: Any, tmp_path: Path) -> None:
-    bands = Feedback(
+    bands = DifficultyFeedback(
         arms=[
             ArmStats(
                 question_type=ARM[0],
@@ -304,23 +312,24 @@ def test_the_loop_builds_it_from_its_settings(scene: Scene, sandbox: Any, tmp_pa
         ]
     )
     model = ScriptedChatModel(script=[submit_bed()])
-    llm = PROPOSERS["llm"].from_config(
-        model=model,
-        seed=3,
-        tasks=[ARM[0]],
-        num_solver_frames=8,
-        sandbox=sandbox,
-        trajectories=tmp_path / "t.jsonl",
-        feedback=bands,
-        limits=FAST,
+    kind = PROPOSERS["llm"]
+    common = ProposerCommon(seed=3, tasks=[ARM[0]], model="openai:unused", num_solver_frames=8)
+    config = kind.make_config(common, {"limits": dataclasses.asdict(FAST), "recheck": False})
+    assert (config.limits, config.tool_settings.num_solver_frames) == (FAST, 8)
+    assert kind.arms_for(config) == [(ARM[0], lv) for lv in range(1, 6)]  # nothing built yet
+    resources = ProposerResources(
+        sandbox=sandbox, chat_model=model, trajectories=tmp_path / "t.jsonl", feedback=bands
     )
+    llm = kind.from_config(config, resources)
     [proposal] = llm.propose([scene], {ARM: 1}).proposals
     assert len(proposal.frame_indices or []) == 8 and llm.arms() == [
         (ARM[0], lv) for lv in range(1, 6)
     ]
     assert "mostly too hard: make this question easier" in model.received[0][1].text
     assert len(read_trajectories(tmp_path / "t.jsonl")) == 1
-    served = PROPOSERS["llm"].from_config(model="vllm:some/model@http://127.0.0.1:9/v1")
+    served = kind.from_config(
+        kind.make_config(ProposerCommon(model="vllm:some/model@http://127.0.0.1:9/v1"), {})
+    )
     assert served.proposer_id == "llm:some/model"
 
 
@@ -334,7 +343,7 @@ def test_prompts_carry_reference_task_menu_and_feedback(scene: Scene) -> None:
             program="def solve(scene):\n    return 3\n",
         )
     ).model_copy(update={"verdict": "accepted", "confidence": 0.97, "ground_truth": "3"})
-    bands = Feedback(
+    bands = DifficultyFeedback(
         arms=[
             ArmStats(
                 question_type="object_counting",

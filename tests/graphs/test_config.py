@@ -64,3 +64,62 @@ def test_the_older_selection_name_feedback_still_loads() -> None:
     assert load_config().loop.selection == "all"
     old = load_config(overrides=["loop.selection=feedback"])
     assert old.loop.selection == "all" and old == load_config(overrides=["loop.selection=all"])
+
+
+def test_old_question_frames_moves_to_the_solver_or_says_what_to_do() -> None:
+    old = {"proposer": {"question_frames": 4}, "solver": {"settings": {"num_frames": 4}}}
+    assert RunConfig.model_validate(old).solver.settings["num_frames"] == 4  # a run folder
+    unset = RunConfig.model_validate({"proposer": {"question_frames": 6}})
+    assert unset.solver.settings == {"num_frames": 6}
+    assert "question_frames" not in unset.proposer.model_dump()
+    with pytest.raises(UserError, match=r"question_frames \(2\) was removed.*num_frames \(4\)"):
+        load_config(overrides=["proposer.question_frames=2"])  # cpu-tiny's solver: 4 frames
+
+
+def test_proposer_kind_comes_from_the_registry() -> None:
+    with pytest.raises(UserError, match=r"proposer\.kind.*'templates'.*llm, programmatic"):
+        load_config(overrides=["proposer.kind=templates"])
+    with pytest.raises(UserError, match=r"proposer\.model is read by proposer\.kind=llm only"):
+        load_config(overrides=["proposer.model=openai:gpt-4o"])
+
+
+def test_settings_reach_the_proposer_and_the_verifier() -> None:
+    from graphs.runtime import check_settings, proposer_settings, verifier_settings
+
+    cfg = load_config(
+        overrides=[
+            "sandbox.timeout_s=3",
+            "sandbox.memory_mb=256",
+            "proposer.settings.scene_attempts=2",
+            "proposer.settings.ambiguity.rel_distance_margin_m=0.3",
+        ]
+    )
+    limits = verifier_settings(cfg).limits
+    assert (limits.timeout_s, limits.memory_mb) == (3, 256)
+    proposer = proposer_settings(cfg)
+    assert (proposer.scene_attempts, proposer.ambiguity.rel_distance_margin_m) == (2, 0.3)
+    assert proposer.num_solver_frames == cfg.solver.settings["num_frames"]
+    llm = load_config(
+        overrides=[
+            "proposer.kind=llm",
+            "proposer.model=openai:unused",
+            "sandbox.timeout_s=3",
+            "proposer.settings.recheck=true",
+            "proposer.settings.limits.max_tool_calls=5",
+        ]
+    )
+    config = proposer_settings(llm)
+    assert (config.recheck, config.limits.max_tool_calls, config.model) == (
+        True,
+        5,
+        "openai:unused",
+    )
+    assert config.tool_settings.program_timeout_s == 3
+    for override, message in [
+        ("proposer.settings.scene_atempts=2", r"proposer\.settings'.*scene_atempts.*known"),
+        ("proposer.settings.num_solver_frames=2", r"solver\.settings\.num_frames instead"),
+        ("proposer.settings.ambiguity.nope=1", r"proposer\.settings\.ambiguity'"),
+        ("verifier.settings.limits.timeout_s=1", r"set sandbox\.timeout_s instead"),
+    ]:
+        with pytest.raises(UserError, match=message):
+            check_settings(load_config(overrides=[override]))

@@ -11,7 +11,7 @@ from agents.sample_io import read_samples
 from common.errors import UserError
 from graphs.build import build_graph, open_checkpointer, run_config
 from graphs.config import load_config
-from graphs.planning import split_quotas
+from graphs.planning import plan_propose_jobs
 from graphs.runtime import LoopRuntime, check_settings
 from graphs.store import RunStore
 from graphs.summary import dump_history
@@ -24,17 +24,17 @@ _spec.loader.exec_module(loop_settings)
 TINY_LOOP = loop_settings.TINY_LOOP
 
 
-def test_split_quotas_spreads_every_arm_over_scenes_deterministically() -> None:
-    quotas = {("a", 1): 7, ("b", 2): 2, ("c", 3): 0}
-    tasks = split_quotas(quotas, ["s2", "s0", "s1"], iteration=1, seed=0)
-    assert tasks == split_quotas(quotas, ["s0", "s1", "s2"], iteration=1, seed=0)
-    per_arm: dict[tuple[str, int], int] = {}
-    for task in tasks:
-        for name, level, n in task["quotas"]:
-            per_arm[(name, level)] = per_arm.get((name, level), 0) + n
-    assert per_arm == {("a", 1): 7, ("b", 2): 2}
-    shares = sorted(n for t in tasks for name, _, n in t["quotas"] if name == "a")
-    assert shares == [2, 2, 3]
+def test_propose_jobs_deal_whole_question_types_deterministically() -> None:
+    quotas = {("a", 1): 7, ("a", 2): 1, ("b", 2): 2, ("c", 3): 0, ("d", 1): 3}
+    jobs = plan_propose_jobs(quotas, iteration=1, width=2)
+    assert jobs == plan_propose_jobs(dict(reversed(quotas.items())), iteration=1, width=2)
+    assert [job["quotas"] for job in jobs] == [
+        [("a", 1, 7), ("a", 2, 1)],  # the biggest type first, then the least-loaded job
+        [("b", 2, 2), ("d", 1, 3)],
+    ]
+    assert all(job["scene_ids"] is None and job["iteration"] == 1 for job in jobs)
+    assert len(plan_propose_jobs(quotas, iteration=1, width=9)) == 3  # one per type at most
+    assert [job["job"] for job in plan_propose_jobs(quotas, 0, 1)] == ["job-00"]
 
 
 def test_graph_reads_top_to_bottom() -> None:

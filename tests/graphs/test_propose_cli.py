@@ -8,7 +8,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from agents.curriculum import ArmStats, Feedback
+from agents.curriculum import ArmStats, DifficultyFeedback
 from agents.sample_io import read_samples
 from agents.tasks.demo_scene import demo_scene
 from graphs.cli import main
@@ -68,7 +68,7 @@ def test_propose_writes_samples_and_prints_the_report(
 def test_tasks_feedback_and_uniform_policy(
     scenes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    feedback = Feedback(
+    feedback = DifficultyFeedback(
         arms=[
             ArmStats(
                 question_type="object_counting",

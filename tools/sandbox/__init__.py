@@ -1,7 +1,7 @@
 """Sandboxes that run untrusted ground-truth programs: `make_sandbox("local")` or "e2b".
 
-Adding a sandbox: write one module with a class that subclasses the abstract base `Sandbox`
-(set `name`, `config_class`, implement `run` and `close`), then add one line to `SANDBOXES`.
+Adding a sandbox: write one module with a class that subclasses `Sandbox` (set `name`,
+`config_class`, implement `run` and `close`), then add one line to `SANDBOXES`.
 """
 
 from __future__ import annotations
@@ -21,21 +21,27 @@ SANDBOXES: dict[str, type[Sandbox]] = {
 }
 
 
-def make_sandbox(name: str, **config: Any) -> Sandbox:
-    """The sandbox registered as `name`, configured from keyword arguments."""
+def sandbox_config(name: str, **settings: Any) -> Any:
+    """The config of the sandbox registered as `name`, from keyword settings; unknown names
+    and settings are user errors that list the choices."""
     if name not in SANDBOXES:
         raise UserError(f"unknown sandbox {name!r}; choose one of {', '.join(sorted(SANDBOXES))}")
-    cls = SANDBOXES[name]
-    config_class = cls.config_class
+    config_class = SANDBOXES[name].config_class
     if dataclasses.is_dataclass(config_class):
         known = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(config_class)}
-        unknown = sorted(set(config) - set(known))
+        unknown = sorted(set(settings) - set(known))
         if unknown:
             options = "; ".join(f"{key}: {text}" for key, text in known.items())
             raise UserError(
                 f"sandbox {name!r} has no setting {', '.join(unknown)}. Settings: {options}"
             )
-    return cls(config_class(**config))
+    return config_class(**settings)
+
+
+def make_sandbox(name: str, **config: Any) -> Sandbox:
+    """The sandbox registered as `name`, configured from keyword arguments."""
+    settings = sandbox_config(name, **config)  # checks the name first
+    return SANDBOXES[name](settings)
 
 
 __all__ = [
@@ -49,4 +55,5 @@ __all__ = [
     "Sandbox",
     "SandboxBase",
     "make_sandbox",
+    "sandbox_config",
 ]

@@ -80,7 +80,7 @@ class VilasrRecipe:
             raise ValueError("rrs_iterations must be >= 0")
 
     @classmethod
-    def from_context(cls, context: Any) -> VilasrRecipe:
+    def from_config(cls, context: Any) -> VilasrRecipe:
         """From the loop's recipe context (``training.recipes.RecipeContext``).
 
         Reads ``context.model``, ``context.tiny``, the solver's ``frame_size`` / ``num_frames``

@@ -20,7 +20,7 @@ def context(**recipe_settings: object) -> SimpleNamespace:
 
 
 def test_tiny_context_gives_cpu_sizes_and_the_solvers_frames() -> None:
-    recipe = VilasrRecipe.from_context(
+    recipe = VilasrRecipe.from_config(
         context(grpo={"num_generations": 4}, rrs_iterations=2, coordinates="norm1000")
     )
     assert recipe.model == "tiny-dir"
@@ -43,7 +43,7 @@ def test_full_size_context_keeps_vilasrs_defaults() -> None:
     full = SimpleNamespace(
         model="Qwen/Qwen3-VL-4B-Instruct", tiny=False, settings={}, recipe_settings={}
     )
-    recipe = VilasrRecipe.from_context(full)
+    recipe = VilasrRecipe.from_config(full)
     grpo = recipe.grpo
     assert (grpo.num_generations, grpo.learning_rate, grpo.beta) == (8, 1e-6, 0.0)
     assert (grpo.max_turns, grpo.max_images) == (10, 42)
@@ -61,4 +61,4 @@ def test_full_size_context_keeps_vilasrs_defaults() -> None:
 )
 def test_bad_settings_name_the_place(settings: dict, where: str) -> None:
     with pytest.raises(UserError, match=where):
-        VilasrRecipe.from_context(context(**settings))
+        VilasrRecipe.from_config(context(**settings))
