@@ -41,6 +41,7 @@ from graphs.runtime import (
     training_settings,
     verifier_settings,
 )
+from graphs.summary import load_history
 
 #: Fields (or one value of a field) whose effect is only at run time, each with the reason.
 #: Nothing else may be listed here.
@@ -158,7 +159,12 @@ def built(cfg: RunConfig) -> dict[str, Any]:
             nodes._stop_reason(  # the feedback node's stop rule, on a made-up history
                 runtime,
                 i,
-                [{"heldout": {"overall": s}} for s in scores[: i + 1]],
+                load_history(
+                    [
+                        {"iteration": j, "heldout": {"overall": s}}
+                        for j, s in enumerate(scores[: i + 1])
+                    ]
+                ),
             )
             for i in range(len(scores))
         ]
