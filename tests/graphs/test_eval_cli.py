@@ -223,8 +223,8 @@ def test_eval_on_a_loop_checkpoint_reproduces_the_loop_score_by_default(
     report = load_report(out / "results.json")
     assert report.settings["frame_size"] == settings.frame_size == 64
     assert report.settings["protocol"] == "project"
-    assert report.result.overall_with_extra == loop_score["overall"]
-    assert report.result.overall == loop_score["vsibench_overall"]
+    assert report.result.overall_with_extra == loop_score.overall
+    assert report.result.overall == loop_score.vsibench_overall
     loop_report = load_report(tmp_path / "loop-eval.json")
     assert [p.reply for p in report.predictions] == [p.reply for p in loop_report.predictions]
     wider = load_report(other / "results.json")
