@@ -377,10 +377,15 @@ def load_config(
         raise UserError(f"unknown preset {preset!r}; known presets: {', '.join(list_presets())}")
     data = _read_yaml(PRESETS_DIR / f"{preset}.yaml", "preset")
     data["preset"] = preset
-    if config_file is not None:
-        data = _deep_merge(data, _read_yaml(Path(config_file), "config file"))
-    for override in overrides or []:
-        data = _deep_merge(data, parse_override(override))
+    layers = [_read_yaml(Path(config_file), "config file")] if config_file is not None else []
+    layers += [parse_override(override) for override in overrides or []]
+    for layer in layers:
+        data = _deep_merge(data, layer)
+    evaluation = data.get("evaluation") or {}
+    if evaluation.get("enabled") is False and not any(
+        "settings" in (layer.get("evaluation") or {}) for layer in layers
+    ):  # the preset's held-out sizes are not "given" when the user turns evaluation off
+        data["evaluation"] = {**evaluation, "settings": {}}
     try:
         return RunConfig.model_validate(data)
     except ValidationError as error:
