@@ -369,6 +369,25 @@ def parse_override(text: str) -> dict[str, Any]:
     return nested
 
 
+def _drop_unused_evaluation_settings(data: dict[str, Any], layers: list[dict[str, Any]]) -> None:
+    """With evaluation off, `evaluation.settings` from a config file or an override would be
+    ignored: a user error; the preset's own are dropped. Checked here, on what the user
+    gives, so run folders saved before this check (preset settings kept) still resume."""
+    evaluation = data.get("evaluation") or {}
+    if evaluation.get("enabled") is not False:
+        return
+    given = sorted(
+        {key for layer in layers for key in (layer.get("evaluation") or {}).get("settings") or {}}
+    )
+    if given:
+        raise UserError(
+            "invalid configuration at 'evaluation.settings': evaluation.enabled is false, so "
+            f"{', '.join(given)} would be ignored; remove evaluation.settings or set "
+            "evaluation.enabled=true"
+        )
+    data["evaluation"] = {**evaluation, "settings": {}}
+
+
 def load_config(
     preset: str = "cpu-tiny", config_file: Path | None = None, overrides: list[str] | None = None
 ) -> RunConfig:
@@ -381,11 +400,7 @@ def load_config(
     layers += [parse_override(override) for override in overrides or []]
     for layer in layers:
         data = _deep_merge(data, layer)
-    evaluation = data.get("evaluation") or {}
-    if evaluation.get("enabled") is False and not any(
-        "settings" in (layer.get("evaluation") or {}) for layer in layers
-    ):  # the preset's held-out sizes are not "given" when the user turns evaluation off
-        data["evaluation"] = {**evaluation, "settings": {}}
+    _drop_unused_evaluation_settings(data, layers)
     try:
         return RunConfig.model_validate(data)
     except ValidationError as error:

@@ -173,12 +173,6 @@ def check_settings(cfg: RunConfig) -> None:
     sandbox_settings(cfg)
     if cfg.evaluation.enabled:
         procspatial_settings(cfg)
-    elif cfg.evaluation.settings:
-        raise UserError(
-            "invalid configuration at 'evaluation.settings': evaluation.enabled is false, so "
-            f"{', '.join(sorted(cfg.evaluation.settings))} would be ignored; remove "
-            "evaluation.settings or set evaluation.enabled=true"
-        )
     if cfg.scenes.source == "procedural":
         from evaluation.held_out import check_training_seeds
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from common.errors import UserError
-from graphs.config import load_config
+from graphs.config import RunConfig, load_config
 from graphs.runtime import check_settings
 from training.recipes import RECIPES, RecipeContext, build_recipe
 
@@ -27,13 +27,21 @@ from training.recipes import RECIPES, RecipeContext, build_recipe
         ),
         (
             ["evaluation.enabled=false", "evaluation.settings.size=12"],
-            r"evaluation.enabled is false, so .*size.* would be ignored",
+            r"evaluation.enabled is false, so size would be ignored",
         ),
     ],
 )
 def test_ignored_settings_are_user_errors(overrides: list[str], message: str) -> None:
     with pytest.raises(UserError, match=message):
         check_settings(load_config(overrides=overrides))
+
+
+def test_a_saved_run_with_evaluation_off_and_the_presets_sizes_still_loads() -> None:
+    """Run folders saved before the check kept the preset's evaluation.settings."""
+    saved = load_config().model_dump(mode="json")
+    saved["evaluation"]["enabled"] = False
+    assert saved["evaluation"]["settings"], "the preset sets held-out sizes"
+    check_settings(RunConfig.model_validate(saved))
 
 
 def test_settings_each_recipe_reads_are_accepted() -> None:
