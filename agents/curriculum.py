@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 from pydantic import BaseModel, Field
 
@@ -153,6 +154,13 @@ def merge(
     return DifficultyFeedback(thresholds=current.thresholds, arms=merged, heldout=current.heldout)
 
 
+def policy_from_config(cls: type[Any], seed: int, settings: Mapping[str, Any] | None) -> Any:
+    """`cls` from the run's seed and its own settings (a wrong key lists the known ones)."""
+    from common.settings import build_dataclass
+
+    return build_dataclass(cls, {**(settings or {}), "seed": seed}, "policy settings", ["seed"])
+
+
 def round_rng(seed: int, round_index: int = 0) -> random.Random:
     """The tie-break generator of one round: the seed alone in round 0, then one per round,
     so a policy with fewer slots than arms does not ask for the same arms every round."""
@@ -178,6 +186,11 @@ class UniformPolicy:
 
     seed: int = field(default=0, metadata={"help": "Seed for breaking ties in rounding."})
 
+    @classmethod
+    def from_config(cls, seed: int = 0, settings: Mapping[str, Any] | None = None) -> Self:
+        """The registry's constructor: the run's seed plus the policy's own settings."""
+        return policy_from_config(cls, seed, settings)
+
     def allocate(
         self,
         arms: Sequence[Arm],
@@ -199,6 +212,12 @@ class LearnabilityBandit:
     """
 
     seed: int = field(default=0, metadata={"help": "Seed for breaking ties in rounding."})
+
+    @classmethod
+    def from_config(cls, seed: int = 0, settings: Mapping[str, Any] | None = None) -> Self:
+        """The registry's constructor: the run's seed plus the policy's own settings."""
+        return policy_from_config(cls, seed, settings)
+
     prior: float = field(
         default=0.125, metadata={"help": "Learnability assumed for an unseen arm (max is 0.25)."}
     )
@@ -263,6 +282,12 @@ class YieldAwareBandit:
     """
 
     seed: int = field(default=0, metadata={"help": "Seed for breaking ties in rounding."})
+
+    @classmethod
+    def from_config(cls, seed: int = 0, settings: Mapping[str, Any] | None = None) -> Self:
+        """The registry's constructor: the run's seed plus the policy's own settings."""
+        return policy_from_config(cls, seed, settings)
+
     prior_weight: float = field(
         default=4.0, metadata={"help": "How many samples the learnability prior is worth."}
     )
@@ -367,9 +392,11 @@ POLICIES = {
 Policy = UniformPolicy | LearnabilityBandit | YieldAwareBandit
 
 
-def make_policy(name: str, seed: int = 0) -> Policy:
+def make_policy(name: str, seed: int = 0, settings: Mapping[str, Any] | None = None) -> Policy:
+    """The policy registered as `name`, built by its `from_config`; unknown names and settings
+    are user errors that list the choices."""
     if name not in POLICIES:
         from common.errors import UserError
 
         raise UserError(f"unknown curriculum policy {name!r}; choose one of {sorted(POLICIES)}")
-    return POLICIES[name](seed=seed)
+    return POLICIES[name].from_config(seed, settings)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agents.bands import BandThresholds
-from agents.curriculum import Arm, ArmStats, DifficultyFeedback, UniformPolicy, make_policy, merge
+from agents.curriculum import Arm, ArmStats, DifficultyFeedback, make_policy, merge
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def run_episode(
 ) -> Episode:
     """One episode of `policy` ('uniform' or a registered policy name) steered by `signal`."""
     rng = random.Random(seed)
-    allocator: Any = UniformPolicy(seed=seed) if policy == "uniform" else make_policy(policy, seed)
+    allocator: Any = make_policy(policy, seed)
     specs = {a.arm: a for a in config.arms}
     arms = list(specs)
     skill = {arm: a.start for arm, a in specs.items()}

@@ -153,9 +153,9 @@ class Runner:
         )
         self.scenes = {s.id: s for s in (Scene.load(d) for d in list_scene_dirs(shared.scenes_dir))}
         self.dirs = {scene_id: shared.scenes_dir / scene_id for scene_id in self.scenes}
-        from agents.proposers import ProgrammaticConfig, ProgrammaticProposer
+        from agents.proposers import ProgrammaticConfig, proposer_arms
 
-        self.arms = ProgrammaticProposer(ProgrammaticConfig(tasks=cfg.proposer.tasks)).arms()
+        self.arms = proposer_arms("programmatic", ProgrammaticConfig(tasks=cfg.proposer.tasks))
 
     def pools(self, seed: int) -> Pools:
         probe = self.size.signal_settings.get("learning_progress", {}).get("probe_per_arm", 4)
@@ -235,14 +235,14 @@ class Runner:
 
     def round_zero(self, seed: int) -> dict[str, Any]:
         """The uniform first round of every arm of `seed`: drawn, trained and evaluated once."""
-        from agents.curriculum import UniformPolicy
+        from agents.curriculum import make_policy
 
         folder = self.out / "runs" / f"seed{seed}-round0"
         path = folder / "round0.json"
         if path.exists():
             return json.loads(path.read_text(encoding="utf-8"))
         pools = self.pools(seed)
-        quotas = UniformPolicy(seed=seed).allocate(self.arms, self.size.budget)
+        quotas = make_policy("uniform", seed=seed).allocate(self.arms, self.size.budget)
         batch, made = pools.draw(quotas, 0)
         model, heldout = self.train_and_evaluate(folder, batch, 0)
         data = {
@@ -259,7 +259,7 @@ class Runner:
     def run(self, arm: str, seed: int) -> dict[str, Any]:
         """One (arm, seed) run; its record is saved and reused."""
         from agents.bands import BandThresholds
-        from agents.curriculum import UniformPolicy, make_policy, merge, summarize
+        from agents.curriculum import make_policy, merge, summarize
         from agents.signals import make_signal
 
         folder = self.out / "runs" / f"{arm}-seed{seed}"
@@ -292,9 +292,7 @@ class Runner:
             },
         ]
         model_before, model = self.shared.start_model, zero["model"]
-        policy = (
-            UniformPolicy(seed=seed) if arm == "static" else make_policy("yield_bandit", seed=seed)
-        )
+        policy = make_policy("uniform" if arm == "static" else "yield_bandit", seed=seed)
         feedback, probe_rounds, heldout = None, [], zero["heldout"]["tasks"]
         lp = make_signal(
             "learning_progress", self.size.signal_settings.get("learning_progress", {})

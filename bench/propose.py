@@ -22,9 +22,9 @@ from bench_common import parse_config, procedural_scenes
 from rich.console import Console
 from rich.table import Table
 
-from agents.curriculum import LearnabilityBandit
+from agents.curriculum import make_policy
 from agents.execution import execute
-from agents.proposers import ProgrammaticConfig, ProgrammaticProposer, plan_and_propose
+from agents.proposers import ProgrammaticConfig, make_proposer, plan_and_propose
 from agents.sample_io import write_samples
 from tools.sandbox import make_sandbox
 
@@ -48,10 +48,12 @@ def main() -> None:
         scenes = procedural_scenes(
             root, config.scenes, config.seed, config.frames, config.width, config.height
         )
-        proposer = ProgrammaticProposer(ProgrammaticConfig(seed=config.seed))
+        proposer = make_proposer("programmatic", ProgrammaticConfig(seed=config.seed))
 
         start = time.perf_counter()
-        batch = plan_and_propose(proposer, scenes, config.num, LearnabilityBandit(seed=config.seed))
+        batch = plan_and_propose(
+            proposer, scenes, config.num, make_policy("bandit", seed=config.seed)
+        )
         proposed = time.perf_counter()
         with make_sandbox("local", workers=config.workers) as sandbox:
             samples = execute(batch.proposals, {s.id: s for s in scenes}, sandbox)

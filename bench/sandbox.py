@@ -39,7 +39,7 @@ if str(REPO_ROOT) not in sys.path:
 from bench_common import parse_config  # noqa: E402
 
 from scenes.procedural import layout_scene  # noqa: E402
-from tools.sandbox import LocalSandbox  # noqa: E402
+from tools.sandbox import make_sandbox  # noqa: E402
 from tools.sandbox.base import scene_to_dict  # noqa: E402
 from tools.sandbox.library import GEOMETRY_DIR, stage_library, worker_command  # noqa: E402
 
@@ -155,7 +155,7 @@ def process_tree_cpu_seconds(roots: list[int]) -> float:
 def warm_pool(scene: Any, runs: int, workers: int) -> tuple[Row, dict[str, Any]]:
     """CPU per run: this process plus every process of the workers' trees, read before and
     after the batch in one session (so starting and stopping workers is not counted)."""
-    with LocalSandbox(workers=workers) as pool:
+    with make_sandbox("local", workers=workers) as pool:
         first = pool.run(PROGRAM, scene)
         if not first.ok:
             raise SystemExit(f"the pool failed the benchmark program: {first}")
@@ -167,7 +167,7 @@ def warm_pool(scene: Any, runs: int, workers: int) -> tuple[Row, dict[str, Any]]
         batch_s = time.perf_counter() - started
         cpu_s = cpu_seconds() + process_tree_cpu_seconds(roots) - cpu_before
     assert all(r.value == first.value for r in results)
-    with LocalSandbox(workers=workers) as pool:
+    with make_sandbox("local", workers=workers) as pool:
         pool.run(PROGRAM, scene)
         times, answer = latencies_ms(lambda: pool.run(PROGRAM, scene).value, runs)
     name = f"warm pool ({workers} workers)"

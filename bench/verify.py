@@ -28,7 +28,7 @@ from rich.table import Table
 
 from agents.curriculum import make_policy
 from agents.execution import execute
-from agents.proposers import ProgrammaticConfig, ProgrammaticProposer, plan_and_propose
+from agents.proposers import ProgrammaticConfig, make_proposer, plan_and_propose
 from agents.records import Proposal
 from agents.verifier import Verifier
 from tools.geometry import SceneView
@@ -139,7 +139,7 @@ def main() -> None:
         )
         by_id = {s.id: s for s in scenes}
         solver = tiny_solver(Path(tmp)) if config.blind else None
-        proposer = ProgrammaticProposer(ProgrammaticConfig(seed=config.seed))
+        proposer = make_proposer("programmatic", ProgrammaticConfig(seed=config.seed))
         times: dict[str, float] = {}
 
         start = time.perf_counter()

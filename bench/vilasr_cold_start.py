@@ -21,7 +21,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from agents.execution import execute  # noqa: E402
-from agents.proposers.programmatic import ProgrammaticConfig, ProgrammaticProposer  # noqa: E402
+from agents.proposers import ProgrammaticConfig, make_proposer  # noqa: E402
 from agents.solver.transcript import Transcript  # noqa: E402
 from scenes.procedural.generate import write_scene  # noqa: E402
 from scenes.schema import Scene  # noqa: E402
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             for seed in range(10, 10 + args.scenes)
         ]
         scenes = [Scene.load(d) for d in dirs]
-        proposer = ProgrammaticProposer(ProgrammaticConfig(num_solver_frames=args.frames))
+        proposer = make_proposer("programmatic", ProgrammaticConfig(num_solver_frames=args.frames))
         proposals = proposer.propose(scenes, dict.fromkeys(proposer.arms(), args.per_arm))
         with make_sandbox("local", workers=1) as sandbox:
             executed = execute(proposals.proposals, {s.id: s for s in scenes}, sandbox)

@@ -59,3 +59,15 @@ def reject_reserved(values: Mapping[str, Any], reserved: Mapping[str, str], wher
             f"invalid configuration at '{where}.{name}': this is set by {reserved[name]}; "
             f"remove {where}.{name} and set {reserved[name]} instead"
         )
+
+
+def check_recipe_settings(values: Mapping[str, Any], recipe: str, known: Mapping[str, str]) -> None:
+    """A `training.recipe_settings` key the recipe does not read is a user error that names
+    the key and lists what the recipe reads (`known`: name -> what it sets)."""
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        listed = "; ".join(f"{name} ({text})" for name, text in known.items())
+        raise UserError(
+            f"invalid configuration at 'training.recipe_settings': training.recipe={recipe} "
+            f"does not read {', '.join(unknown)}; it reads {listed or 'nothing'}"
+        )

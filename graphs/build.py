@@ -27,7 +27,7 @@ from langgraph.types import Send
 from graphs import nodes
 from graphs.config import RunConfig
 from graphs.runtime import LoopRuntime
-from graphs.state import STATE_MODELS, LoopState
+from graphs.state import ITERATION_NODES, STATE_MODELS, STEPS_PER_ITERATION, LoopState
 from graphs.store import RunStore
 
 THREAD_ID = "loop"
@@ -53,22 +53,9 @@ def _node(
     return node
 
 
-NODES = (
-    "prepare",
-    "plan",
-    "propose",
-    "execute_verify",
-    "score",
-    "select",
-    "train",
-    "evaluate",
-    "feedback",
-)
+NODES = ("prepare", *ITERATION_NODES)
 
 
-#: Supersteps one iteration takes: every node but `prepare` once (the propose branches run
-#: side by side, in one superstep).
-STEPS_PER_ITERATION = len(NODES) - 1
 #: Room beyond the iteration budget: `prepare`, and the first step after a resume.
 SPARE_STEPS = 10
 
@@ -126,10 +113,10 @@ def open_checkpointer(store: RunStore) -> Iterator[SqliteSaver]:
 def run_config(config: RunConfig) -> dict[str, Any]:
     """The RunnableConfig for invoking the loop: thread id, fan-out width, recursion room.
 
-    The step bound follows from the graph (`STEPS_PER_ITERATION`) and `loop.iterations`.
-    LangGraph's `RemainingSteps` does not replace it: it reports what is left of a bound
-    the caller sets, so the bound would still need this count; the loop ends by itself
-    (`stop_reason`) well before the bound, which only catches a routing bug.
+    The step bound follows from the graph (`STEPS_PER_ITERATION`) and `loop.iterations`;
+    the loop ends by itself (`stop_reason`) before it. Should a caller set a tighter limit,
+    the `feedback` node reads LangGraph's `RemainingSteps` and stops after the last
+    iteration that fits, with a `stop_reason`, instead of a GraphRecursionError.
     """
     return {
         "configurable": {"thread_id": THREAD_ID},

@@ -369,6 +369,25 @@ def parse_override(text: str) -> dict[str, Any]:
     return nested
 
 
+def _drop_unused_evaluation_settings(data: dict[str, Any], layers: list[dict[str, Any]]) -> None:
+    """With evaluation off, `evaluation.settings` from a config file or an override would be
+    ignored: a user error; the preset's own are dropped. Checked here, on what the user
+    gives, so run folders saved before this check (preset settings kept) still resume."""
+    evaluation = data.get("evaluation") or {}
+    if evaluation.get("enabled") is not False:
+        return
+    given = sorted(
+        {key for layer in layers for key in (layer.get("evaluation") or {}).get("settings") or {}}
+    )
+    if given:
+        raise UserError(
+            "invalid configuration at 'evaluation.settings': evaluation.enabled is false, so "
+            f"{', '.join(given)} would be ignored; remove evaluation.settings or set "
+            "evaluation.enabled=true"
+        )
+    data["evaluation"] = {**evaluation, "settings": {}}
+
+
 def load_config(
     preset: str = "cpu-tiny", config_file: Path | None = None, overrides: list[str] | None = None
 ) -> RunConfig:
@@ -377,10 +396,11 @@ def load_config(
         raise UserError(f"unknown preset {preset!r}; known presets: {', '.join(list_presets())}")
     data = _read_yaml(PRESETS_DIR / f"{preset}.yaml", "preset")
     data["preset"] = preset
-    if config_file is not None:
-        data = _deep_merge(data, _read_yaml(Path(config_file), "config file"))
-    for override in overrides or []:
-        data = _deep_merge(data, parse_override(override))
+    layers = [_read_yaml(Path(config_file), "config file")] if config_file is not None else []
+    layers += [parse_override(override) for override in overrides or []]
+    for layer in layers:
+        data = _deep_merge(data, layer)
+    _drop_unused_evaluation_settings(data, layers)
     try:
         return RunConfig.model_validate(data)
     except ValidationError as error:

@@ -29,7 +29,7 @@ from graphs.runtime import (
     verifier_settings,
 )
 from graphs.signal_step import arm_progress, quota_record, requested_slots, with_progress
-from graphs.state import LoopState, difficulty_of, history_of
+from graphs.state import STEPS_PER_ITERATION, LoopState, difficulty_of, history_of
 from graphs.summary import HeldOutSummary, IterationSummary, latest_heldout, write_history
 
 
@@ -277,7 +277,7 @@ def feedback(state: LoopState, rt: LoopRuntime) -> dict[str, Any]:
     merged = merge(difficulty_of(state), current, rt.config.loop.feedback_decay)
     if rt.config.loop.signal == "learning_progress":
         merged = with_progress(merged, arm_progress(rt, iteration))
-    entry.stop_reason = _stop_reason(rt, iteration, [*history, entry])
+    entry.stop_reason = _stop_reason(rt, iteration, [*history, entry]) or _out_of_steps(state)
     write_history(store, [*history, entry])
     if not rt.quiet:
         from graphs.progress import print_iteration
@@ -318,6 +318,18 @@ def _iteration_summary(
         quotas=quotas["quotas"],
         quota_shift=quotas["quota_shift"],
         signal=rt.config.loop.signal,
+    )
+
+
+def _out_of_steps(state: LoopState) -> str | None:
+    """Stop when the recursion limit leaves no room for another iteration (LangGraph's
+    `RemainingSteps` counts this superstep too), rather than fail mid-iteration."""
+    remaining = state.get("remaining_steps")
+    if remaining is None or remaining > STEPS_PER_ITERATION:
+        return None
+    return (
+        f"step bound reached ({remaining - 1} superstep(s) left, an iteration takes "
+        f"{STEPS_PER_ITERATION}); raise the invocation's recursion_limit to go on"
     )
 
 

@@ -159,11 +159,10 @@ def check_settings(cfg: RunConfig) -> None:
             "frame_size equal to solver.settings' (or leave them out to follow the solver)"
         )
     training_recipe(cfg, "check")
-    from agents.signals import SIGNALS, make_signal
+    from agents.signals import make_signal
 
-    make_signal(cfg.loop.signal, cfg.loop.signal_settings)
-    signal_class = SIGNALS[cfg.loop.signal]
-    if solver.backend != "transformers" and signal_class.needs_local_solver:
+    signal = make_signal(cfg.loop.signal, cfg.loop.signal_settings)
+    if solver.backend != "transformers" and signal.needs_local_solver:
         raise UserError(
             f"invalid configuration: loop.signal={cfg.loop.signal} reads the transformers "
             f"solver's model directly, which solver.settings.backend={solver.backend} does not "
@@ -214,10 +213,10 @@ class LoopRuntime:
 
     def sandbox(self) -> Any:
         if self._sandbox is None:
-            from tools.sandbox import SANDBOXES
+            from tools.sandbox import make_sandbox
 
             config = sandbox_settings(self.config)
-            self._sandbox = SANDBOXES[self.config.sandbox.name](config)
+            self._sandbox = make_sandbox(self.config.sandbox.name, config)
         return self._sandbox
 
     def proposer(self, seed: int, resources: Any = None) -> Any:

@@ -13,12 +13,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, TypedDict
 
+from langgraph.managed import RemainingSteps
+
 from agents.curriculum import DifficultyFeedback
 from graphs.planning import ProposeJob
 from graphs.summary import IterationSummary, add_history, load_history
 
 #: Models the checkpointer may rebuild from a checkpoint (LangGraph's msgpack allowlist).
 STATE_MODELS: tuple[type, ...] = (DifficultyFeedback, IterationSummary)
+
+
+#: The nodes of one iteration in order (`prepare` runs once before them; graphs/build.py).
+ITERATION_NODES: tuple[str, ...] = (
+    "plan",
+    "propose",
+    "execute_verify",
+    "score",
+    "select",
+    "train",
+    "evaluate",
+    "feedback",
+)
+#: Supersteps one iteration takes (the propose branches run side by side, in one superstep).
+STEPS_PER_ITERATION = len(ITERATION_NODES)
 
 
 def merge_counts(
@@ -42,6 +59,8 @@ class LoopState(TypedDict, total=False):
     proposed: Annotated[dict[str, dict[str, int]], merge_counts]  # iteration -> scene -> n
     history: Annotated[list[IterationSummary], add_history]  # one per finished iteration
     stop_reason: str | None
+    # LangGraph's managed value: supersteps left under the recursion limit (not checkpointed)
+    remaining_steps: RemainingSteps
 
 
 def difficulty_of(state: Mapping[str, Any]) -> DifficultyFeedback | None:

@@ -9,7 +9,7 @@ RUN_DIR/
   eval_initial.json           held-out result of the starting solver (the baseline)
   training/sft/iteration-003/ trainer checkpoints (weights, optimizer, scheduler, step)
   iterations/003/
-    proposals/<scene_id>.json proposals of one scene, one file per fan-out branch
+    proposals/<job>.json      proposals of one propose job, one file per fan-out branch
     samples.parquet           every candidate: accepted and rejected, with reasons
     scored.parquet            accepted samples with the solver's confidence
     train.parquet             the samples selected for training

@@ -14,18 +14,20 @@ A recipe has `train_iteration(samples, scenes, iteration, run_dir) -> TrainResul
   rejection sampling, then tool GRPO (`training.vilasr`, docs/vilasr.md); pair it with
   `solver.settings.backend=vilasr`.
 
-Adding a recipe: a class with those two methods, and one line in `RECIPES`.
+Adding a recipe: a class with those two methods, its `SETTINGS` (what
+`training.recipe_settings` may hold) and `USES_METHOD`, and one line in `RECIPES`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from agents.records import Sample
 from common.errors import UserError
+from common.settings import check_recipe_settings
 from training.checkpoints import TrainResult, completed_result, previous_result
 from training.coldstart import ColdStartConfig
 from training.config import GRPOSettings, SFTSettings
@@ -72,11 +74,16 @@ class RecipeContext:
         default_factory=dict, metadata={"help": "training.recipe_settings (per recipe)."}
     )
 
-    def sft(self, **preset: Any) -> SFTSettings:
-        return _settings(SFTSettings, self, preset, "sft")
+    def sft(self, section: str = "sft", **preset: Any) -> SFTSettings:
+        """SFT settings; `section` names the `recipe_settings` stage that overrides them."""
+        return _settings(SFTSettings, self, preset, section)
 
-    def grpo(self, **preset: Any) -> GRPOSettings:
-        return _settings(GRPOSettings, self, preset, "grpo")
+    def grpo(self, section: str = "grpo", **preset: Any) -> GRPOSettings:
+        return _settings(GRPOSettings, self, preset, section)
+
+    def check_recipe_settings(self, recipe: str, known: Mapping[str, str]) -> None:
+        """A `training.recipe_settings` key the recipe does not read is a user error."""
+        check_recipe_settings(self.recipe_settings, recipe, known)
 
 
 def _settings(cls: type, context: RecipeContext, preset: dict[str, Any], key: str) -> Any:
@@ -99,6 +106,11 @@ def _settings(cls: type, context: RecipeContext, preset: dict[str, Any], key: st
 
 
 class Recipe(Protocol):
+    #: What `training.recipe_settings` may hold for this recipe: name -> what it sets.
+    SETTINGS: ClassVar[dict[str, str]]
+    #: Whether `training.method` decides what it trains (others fix their stages' methods).
+    USES_METHOD: ClassVar[bool]
+
     def train_iteration(
         self,
         samples: Iterable[Sample] | str | Path,
@@ -114,8 +126,15 @@ class SingleMethodRecipe:
 
     settings: SFTSettings | GRPOSettings
 
+    SETTINGS: ClassVar[dict[str, str]] = {
+        "sft": "SFTSettings overrides, with training.method=sft",
+        "grpo": "GRPOSettings overrides, with training.method=grpo",
+    }
+    USES_METHOD: ClassVar[bool] = True
+
     @classmethod
     def from_config(cls, context: RecipeContext) -> SingleMethodRecipe:
+        context.check_recipe_settings("single", {context.method: cls.SETTINGS[context.method]})
         return cls(context.sft() if context.method == "sft" else context.grpo())
 
     def train_iteration(
@@ -145,12 +164,20 @@ class TwoStageRecipe:
         default=1, metadata={"help": "Loop iterations trained with SFT before GRPO takes over."}
     )
 
+    SETTINGS: ClassVar[dict[str, str]] = {
+        "sft": "stage 1's SFTSettings overrides",
+        "grpo": "stage 2's GRPOSettings overrides",
+        "sft_iterations": "loop iterations trained with SFT (1)",
+    }
+    USES_METHOD: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         if self.sft_iterations < 1:
             raise ValueError("sft_iterations must be >= 1 (the SFT stage comes first)")
 
     @classmethod
     def from_config(cls, context: RecipeContext) -> TwoStageRecipe:
+        context.check_recipe_settings("two_stage", cls.SETTINGS)
         return cls(
             context.sft(),
             context.grpo(),
@@ -198,8 +225,16 @@ class ActialRecipe:
     )
     workers: int | None = field(default=None, metadata={"help": "Sandbox workers for stage 1."})
 
+    SETTINGS: ClassVar[dict[str, str]] = {
+        "coldstart": "stage 1's SFTSettings overrides",
+        "grpo": "stage 2's GRPOSettings overrides",
+        "data": "stage 1's ColdStartConfig (num_scenes, orbit_pairs, ...)",
+    }
+    USES_METHOD: ClassVar[bool] = False
+
     @classmethod
     def from_config(cls, context: RecipeContext) -> ActialRecipe:
+        context.check_recipe_settings("actial", cls.SETTINGS)
         data = dict(context.recipe_settings.get("data") or {})
         try:
             config = ColdStartConfig(**data)
@@ -210,7 +245,7 @@ class ActialRecipe:
         config.check()
         scale = not context.tiny
         return cls(
-            context.sft(**(ACTIAL_COLDSTART if scale else {})),
+            context.sft("coldstart", **(ACTIAL_COLDSTART if scale else {})),
             context.grpo(**ACTIAL_GRPO_FORM, **(ACTIAL_GRPO if scale else {})),
             config,
         )
@@ -270,10 +305,20 @@ RECIPES: dict[str, type] = {
 
 
 def build_recipe(name: str, context: RecipeContext) -> Recipe:
-    """The recipe called `name`, built from the loop's context (errors list the names)."""
+    """The recipe called `name`, built from the loop's context (errors list the names).
+
+    `training.method` is read by recipes with `USES_METHOD` only; the others fix their
+    stages' methods, so a method other than the default (sft) with them is an error."""
     if name not in RECIPES:
         raise UserError(
             f"unknown training.recipe {name!r}; known: {', '.join(RECIPES)}. Add a class to "
             "training.recipes.RECIPES to define one"
         )
-    return RECIPES[name].from_config(context)
+    recipe = RECIPES[name]
+    if not recipe.USES_METHOD and context.method != "sft":
+        raise UserError(
+            f"invalid configuration: training.method={context.method} is read by "
+            f"training.recipe=single only; {name} sets its stages' methods itself. Remove "
+            "training.method (or use training.recipe=single)"
+        )
+    return recipe.from_config(context)

@@ -1,15 +1,16 @@
 """Difficulty signals: one registry, chosen by `loop.signal`.
 
-Adding a signal is one file (a dataclass with `name` and `score(solver, items)`, see
-`base.py`) plus one line in SIGNALS. docs/loop.md lists the formulas and costs.
+Adding a signal is one file (a dataclass subclassing `SignalFromConfig`, which gives the
+registry's `from_config`, with `name` and `score(solver, items)`, see `base.py`) plus one
+line in SIGNALS. docs/loop.md lists the formulas and costs.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
-from agents.signals.base import DifficultySignal, SignalValue
+from agents.signals.base import DifficultySignal, SignalFromConfig, SignalValue
 from agents.signals.expected_score import ExpectedScore
 from agents.signals.learning_progress import LearningProgress
 from agents.signals.solve_rate import SolveRate
@@ -23,21 +24,14 @@ SIGNALS: dict[str, type] = {
 }
 
 
-def make_signal(name: str, settings: dict[str, Any] | None = None) -> Any:
-    """The configured signal; unknown names and settings are user errors that list the choices."""
+def make_signal(name: str, settings: Mapping[str, Any] | None = None) -> Any:
+    """The signal registered as `name`, built by its `from_config`; unknown names and
+    settings are user errors that list the choices."""
     from common.errors import UserError
 
     if name not in SIGNALS:
         raise UserError(f"unknown loop.signal {name!r}; choose one of {sorted(SIGNALS)}")
-    cls = SIGNALS[name]
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(settings or {}) - known
-    if unknown:
-        raise UserError(
-            f"loop.signal_settings has {sorted(unknown)}, which {name} does not take; "
-            f"it takes {sorted(known) or 'nothing'}"
-        )
-    return cls(**(settings or {}))
+    return SIGNALS[name].from_config(settings)
 
 
-__all__ = ["SIGNALS", "DifficultySignal", "SignalValue", "make_signal"]
+__all__ = ["SIGNALS", "DifficultySignal", "SignalFromConfig", "SignalValue", "make_signal"]

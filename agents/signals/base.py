@@ -8,8 +8,9 @@ this p has left to teach; the curriculum favours arms where it is high).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar, Protocol
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Protocol, Self
 
 from pydantic import BaseModel, Field
 
@@ -54,6 +55,26 @@ class DifficultySignal(Protocol):
     def score(self, solver: Any, items: Sequence[SolverItem]) -> list[SignalValue]:
         """Values for `items` in input order; items carry their ground truth."""
         ...
+
+
+class SignalFromConfig:
+    """The registry's constructor for a signal dataclass: `from_config(loop.signal_settings)`."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    def from_config(cls, settings: Mapping[str, Any] | None = None) -> Self:
+        """The signal from its own settings; a key it does not take is a user error."""
+        from common.errors import UserError
+
+        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = set(settings or {}) - known
+        if unknown:
+            raise UserError(
+                f"loop.signal_settings has {sorted(unknown)}, which {cls.name} does not take; "
+                f"it takes {sorted(known) or 'nothing'}"
+            )
+        return cls(**(settings or {}))
 
 
 def require_local_solver(solver: Any, signal: str) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from agents.answer_scoring import mean_relative_accuracy
-from agents.signals.base import SignalValue, require_local_solver
+from agents.signals.base import SignalFromConfig, SignalValue, require_local_solver
 from agents.solver.items import SolverItem
 
 
@@ -55,7 +55,7 @@ def distribution_moments(
 
 
 @dataclass
-class ExpectedScore:
+class ExpectedScore(SignalFromConfig):
     name: ClassVar[str] = "expected_score"
     needs_local_solver: ClassVar[bool] = True
     grid_size: int = field(default=41, metadata={"help": "Candidate numbers per numeric sample."})

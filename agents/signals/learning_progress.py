@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from agents.signals.base import SignalValue
+from agents.signals.base import SignalFromConfig, SignalValue
 from agents.signals.expected_score import ExpectedScore
 from agents.solver.items import SolverItem
 
@@ -22,7 +22,7 @@ Arm = tuple[str, int]
 
 
 @dataclass
-class LearningProgress:
+class LearningProgress(SignalFromConfig):
     name: ClassVar[str] = "learning_progress"
     needs_local_solver: ClassVar[bool] = True
     smoothing: float = field(

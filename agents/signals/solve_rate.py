@@ -17,14 +17,14 @@ import torch
 from transformers import GenerationConfig
 
 from agents.answer_scoring import score_answer
-from agents.signals.base import SignalValue, require_local_solver
+from agents.signals.base import SignalFromConfig, SignalValue, require_local_solver
 from agents.solver.encoding import prompt_text
 from agents.solver.items import SolverItem
 from agents.solver.scoring import encode_batch
 
 
 @dataclass
-class SolveRate:
+class SolveRate(SignalFromConfig):
     name: ClassVar[str] = "solve_rate"
     needs_local_solver: ClassVar[bool] = True
     samples: int = field(default=8, metadata={"help": "Sampled answers per question (k)."})

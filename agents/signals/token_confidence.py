@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from agents.signals.base import SignalValue
+from agents.signals.base import SignalFromConfig, SignalValue
 from agents.solver.items import SolverItem
 
 
 @dataclass
-class TokenConfidence:
+class TokenConfidence(SignalFromConfig):
     name: ClassVar[str] = "token_confidence"
     needs_local_solver: ClassVar[bool] = False
 

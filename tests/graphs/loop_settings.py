@@ -17,3 +17,8 @@ TINY_LOOP = [
     "loop.iterations=2",
     "sandbox.timeout_s=60",
 ]
+#: The same loop without held-out evaluation (its settings would be an error then).
+TINY_LOOP_NO_EVALUATION = [
+    *(item for item in TINY_LOOP if not item.startswith("evaluation.")),
+    "evaluation.enabled=false",
+]

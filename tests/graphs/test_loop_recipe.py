@@ -23,9 +23,8 @@ _spec.loader.exec_module(loop_settings)
 TINY_LOOP = loop_settings.TINY_LOOP
 
 ACTIAL_LOOP = [
-    *TINY_LOOP,
+    *loop_settings.TINY_LOOP_NO_EVALUATION,
     "loop.iterations=1",
-    "evaluation.enabled=false",
     "verifier.blind_check=false",
     "proposer.per_iteration=12",
     "scenes.orbit_pairs=1",

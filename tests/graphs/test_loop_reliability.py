@@ -21,7 +21,7 @@ _spec = importlib.util.spec_from_file_location(
 loop_settings = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(loop_settings)
 
-OVERRIDES = [*loop_settings.TINY_LOOP, "evaluation.enabled=false"]
+OVERRIDES = loop_settings.TINY_LOOP_NO_EVALUATION
 CLI = [sys.executable, "-m", "graphs.cli", "run"]
 
 

@@ -41,8 +41,7 @@ def test_unknown_signal_is_reported_before_any_work() -> None:
 @pytest.mark.slow
 def test_learning_progress_loop_keeps_a_probe_and_records_quotas(tmp_path: Path) -> None:
     overrides = [
-        *loop_settings.TINY_LOOP,
-        "evaluation.enabled=false",
+        *loop_settings.TINY_LOOP_NO_EVALUATION,
         "proposer.per_iteration=12",
         "training.settings.steps_per_iteration=1",
         "loop.signal=learning_progress",

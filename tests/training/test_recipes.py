@@ -49,8 +49,13 @@ def test_registry_builds_each_recipe_from_the_loop_context(tiny_dir: Path) -> No
     context = RecipeContext(model=str(tiny_dir), method="grpo", tiny=True)
     assert isinstance(build_recipe("single", context), SingleMethodRecipe)
     assert build_recipe("single", context).settings.method == "grpo"
-    assert isinstance(build_recipe("two_stage", context), TwoStageRecipe)
-    actial = build_recipe("actial", context)
+    staged = RecipeContext(model=str(tiny_dir), tiny=True)  # they fix their stages' methods
+    assert isinstance(build_recipe("two_stage", staged), TwoStageRecipe)
+    with pytest.raises(
+        UserError, match=r"training\.method=grpo is read by training\.recipe=single"
+    ):
+        build_recipe("two_stage", context)
+    actial = build_recipe("actial", staged)
     assert isinstance(actial, ActialRecipe) and set(RECIPES) >= {"single", "two_stage", "actial"}
     assert actial.grpo.rewards == ["actial"] and actial.grpo.answer_format == "tags"
     assert actial.grpo.trainer_args == {"epsilon": 0.2}

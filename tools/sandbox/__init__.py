@@ -38,10 +38,14 @@ def sandbox_config(name: str, **settings: Any) -> Any:
     return config_class(**settings)
 
 
-def make_sandbox(name: str, **config: Any) -> Sandbox:
-    """The sandbox registered as `name`, configured from keyword arguments."""
-    settings = sandbox_config(name, **config)  # checks the name first
-    return SANDBOXES[name](settings)
+def make_sandbox(name: str, config: Any = None, **settings: Any) -> Sandbox:
+    """The sandbox registered as `name`, built by its `from_config` from `config` (its
+    `config_class`) or, without one, from keyword settings."""
+    if config is None:
+        config = sandbox_config(name, **settings)  # checks the name first
+    elif name not in SANDBOXES:
+        sandbox_config(name)  # the unknown-name error
+    return SANDBOXES[name].from_config(config)
 
 
 __all__ = [

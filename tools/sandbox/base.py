@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from enum import Enum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Self, Union
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
@@ -213,12 +213,18 @@ class Sandbox(ABC):
 
     A sandbox subclasses this: set `name` and `config_class`, implement `run` (thread-safe,
     never raising for a bad program) and `close`; `run_many` and the context manager come
-    with it. Register the class in `SANDBOXES` (tools/sandbox/__init__.py).
+    with it (and the registry's `from_config`). Register the class in `SANDBOXES`
+    (tools/sandbox/__init__.py).
     """
 
     name: ClassVar[str] = ""
     config_class: ClassVar[type] = object
     parallelism: int = 1
+
+    @classmethod
+    def from_config(cls, config: Any = None) -> Self:
+        """The registry's constructor (`make_sandbox`): the sandbox from its `config_class`."""
+        return cls(config)
 
     @classmethod
     def merged_config(cls, config: Any, overrides: Mapping[str, Any]) -> Any:

@@ -23,11 +23,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from agents.records import Sample
 from common.errors import UserError
 from common.io import atomic_write_text
+from common.settings import check_recipe_settings
 from training.checkpoints import TrainResult, completed_result, iteration_dir
 from training.data import SceneSource, load_samples
 from training.vilasr.cold_start import ColdStartSettings, build_cold_start
@@ -73,6 +74,14 @@ class VilasrRecipe:
     cold_start_iterations: int = field(default=1, metadata={"help": "Loop iterations of stage 1."})
     rrs_iterations: int = field(default=1, metadata={"help": "Loop iterations of stage 2."})
 
+    SETTINGS: ClassVar[dict[str, str]] = {
+        **{name: f"{cls.__name__} overrides" for name, cls in STAGE_SETTINGS.items()},
+        "cold_start_iterations": "loop iterations of stage 1 (1)",
+        "rrs_iterations": "loop iterations of stage 2 (1)",
+        "coordinates": "the coordinate convention of every stage",
+    }
+    USES_METHOD: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         if self.cold_start_iterations < 1:
             raise ValueError("cold_start_iterations must be >= 1 (the cold start comes first)")
@@ -94,6 +103,7 @@ class VilasrRecipe:
             for key in ("frame_size", "num_frames")
             if key in (context.settings or {})
         }
+        check_recipe_settings(context.recipe_settings or {}, "vilasr", cls.SETTINGS)
         given = dict(context.recipe_settings or {})
         if "coordinates" in given:  # one convention for every stage
             frames["coordinates"] = given.pop("coordinates")
