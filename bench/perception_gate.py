@@ -148,13 +148,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             continue
         started = time.perf_counter()
         before = accuracy(model, cfg, check_samples, check_dirs)
-        settings = training_settings(cfg, model).replace(
-            steps_per_iteration=train.steps, freeze_vision_tower=freeze
+        preset = training_settings(cfg, model)
+        settings = preset.replace(
+            steps_per_iteration=train.steps,
+            freeze_vision_tower=freeze,
+            freeze_projector=freeze and preset.freeze_projector,
         )
         trained = train_warmup(train_samples, train_dirs, settings, folder / "training")
         result = {
             "model": model,
             "freeze_vision_tower": settings.freeze_vision_tower,
+            "freeze_projector": settings.freeze_projector,
             "first_loss": trained.losses[0] if trained.losses else None,
             "last_loss": trained.losses[-1] if trained.losses else None,
             "accuracy_before_sft": before,
