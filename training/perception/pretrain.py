@@ -41,7 +41,7 @@ from training.warmup import CATEGORIES
 class PerceptionConfig:
     """What perception pretraining renders, how it trains, and the solver it writes."""
 
-    num_scenes: int = field(default=48, metadata={"help": "Rooms to pretrain on."})
+    num_scenes: int = field(default=192, metadata={"help": "Rooms to pretrain on."})
     check_scenes: int = field(
         default=4, metadata={"help": "Further rooms (the next seeds) that measure the heads."}
     )
@@ -53,7 +53,7 @@ class PerceptionConfig:
     width: int = field(default=160, metadata={"help": "Rendered frame width (the loop's)."})
     height: int = field(default=120, metadata={"help": "Rendered frame height (the loop's)."})
     frame_size: int = field(default=64, metadata={"help": "Solver frame side (cpu-tiny: 64)."})
-    steps: int = field(default=800, metadata={"help": "Optimizer steps."})
+    steps: int = field(default=4000, metadata={"help": "Optimizer steps of the vision stage."})
     batch_frames: int = field(default=32, metadata={"help": "Frames per step."})
     learning_rate: float = field(default=3e-3, metadata={"help": "AdamW learning rate."})
     depth_weight: float = field(default=0.5, metadata={"help": "Weight of the depth loss."})
@@ -70,21 +70,21 @@ class PerceptionConfig:
         metadata={"help": "Weight of the per-frame 'which categories can be seen' loss."},
     )
     reading_steps: int = field(
-        default=0,
+        default=2000,
         metadata={
             "help": "Second stage (0: none): the whole solver, tower frozen, answers the "
             "warm-up's perception questions about the same reserved rooms (reading.py)."
         },
     )
     reading_questions_per_scene: int = field(
-        default=200, metadata={"help": "Perception questions per room in the reading stage."}
+        default=50, metadata={"help": "Perception questions per room in the reading stage."}
     )
     reading_batch_size: int = field(default=32, metadata={"help": "Questions per step."})
     reading_learning_rate: float = field(
         default=2e-3, metadata={"help": "Peak AdamW learning rate of the reading stage."}
     )
     reading_showing_turns: int = field(
-        default=1,
+        default=2,
         metadata={
             "help": "Frames-showing questions per turn of the two multiple-choice forms in the "
             "reading stage (counting is the hardest form)."
