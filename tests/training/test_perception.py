@@ -125,7 +125,7 @@ def test_pretraining_learns_and_saves_a_loadable_solver(tmp_path: Path) -> None:
         steps=30,
         batch_frames=8,
         reading_steps=4,
-        reading_questions_per_scene=6,
+        reading_questions_per_scene=8,
         reading_batch_size=4,
         reading_showing_turns=2,
     )
@@ -145,7 +145,13 @@ def test_pretraining_learns_and_saves_a_loadable_solver(tmp_path: Path) -> None:
     for name in CATEGORIES:
         if " " not in name:
             assert len(processor.tokenizer.tokenize(" " + name)) == 1, name
-    random_dir = write_starting_solver("tiny", tmp_path / "random", seed=config.model_seed)
+    random_dir = build_tiny_solver(  # the vision stage's starting point
+        tmp_path / "random",
+        seed=config.model_seed,
+        vocab_size=config.vocab_size,
+        extra_words=CATEGORIES,
+        sizes=seeing_sizes(config),
+    )
     random_model = AutoModelForImageTextToText.from_pretrained(random_dir)
     trained = model.model.visual.patch_embed.proj.weight
     assert not torch.allclose(trained, random_model.model.visual.patch_embed.proj.weight)
