@@ -117,9 +117,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         steps=args.steps,
         check_scenes=args.check_scenes,
     )
-    check = replace(
-        train, seed=train.seed + train.num_scenes, num_scenes=train.check_scenes, check_scenes=0
-    )
+    check_seed = args.check_seed if args.check_seed is not None else train.seed + train.num_scenes
+    check = replace(train, seed=check_seed, num_scenes=train.check_scenes, check_scenes=0)
+    if check.seed < train.seed + train.num_scenes and train.seed < check.seed + check.num_scenes:
+        raise SystemExit(
+            f"--check-seed {check.seed}: the check rooms overlap the SFT rooms "
+            f"{train.seed}..{train.seed + train.num_scenes - 1}; pick seeds after them"
+        )
+    check.check()
     train.check()
     train_samples, train_dirs = questions(args.out / "train", train, cfg.sandbox.workers)
     check_samples, check_dirs = questions(args.out / "check", check, cfg.sandbox.workers)
@@ -148,13 +153,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             continue
         started = time.perf_counter()
         before = accuracy(model, cfg, check_samples, check_dirs)
-        settings = training_settings(cfg, model).replace(
-            steps_per_iteration=train.steps, freeze_vision_tower=freeze
+        preset = training_settings(cfg, model)
+        settings = preset.replace(
+            steps_per_iteration=train.steps,
+            freeze_vision_tower=freeze,
+            freeze_projector=freeze and preset.freeze_projector,
         )
         trained = train_warmup(train_samples, train_dirs, settings, folder / "training")
         result = {
             "model": model,
             "freeze_vision_tower": settings.freeze_vision_tower,
+            "freeze_projector": settings.freeze_projector,
             "first_loss": trained.losses[0] if trained.losses else None,
             "last_loss": trained.losses[-1] if trained.losses else None,
             "accuracy_before_sft": before,
@@ -202,6 +211,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("runs/perception-gate"))
     parser.add_argument("--train-scenes", type=int, default=8, help="Rooms SFT asks about.")
     parser.add_argument("--check-scenes", type=int, default=8, help="Unseen rooms to measure on.")
+    parser.add_argument(
+        "--check-seed",
+        type=int,
+        default=None,
+        help="First seed of the check rooms (default: right after the SFT rooms).",
+    )
     parser.add_argument("--questions-per-scene", type=int, default=30)
     parser.add_argument("--steps", type=int, default=120, help="SFT steps (global batch 4).")
     parser.add_argument(

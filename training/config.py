@@ -100,6 +100,13 @@ class CommonSettings:
             "projects into the language model keeps training."
         },
     )
+    freeze_projector: bool = field(
+        default=False,
+        metadata={
+            "help": "With freeze_vision_tower, freeze the mergers into the language model too "
+            "(keeps what a pretrained tower's mergers learned, as the seeing tiny solver's)."
+        },
+    )
     lora: bool = field(
         default=False, metadata={"help": "Train LoRA adapters (PEFT) instead of all weights."}
     )

@@ -38,6 +38,11 @@ def load_for_training(
     """Model (on the CPU; the trainer places it) and processor from a folder or hub id."""
     if settings.model_dtype not in DTYPES:
         raise ValueError(f"model_dtype {settings.model_dtype!r} is not one of {', '.join(DTYPES)}")
+    if settings.freeze_projector and not settings.freeze_vision_tower:
+        raise ValueError(
+            "freeze_projector is set but freeze_vision_tower is not; the projector is part of "
+            "the vision tower's freezing: turn freeze_vision_tower on or freeze_projector off"
+        )
     try:
         processor = AutoProcessor.from_pretrained(weights_from)
         model = AutoModelForImageTextToText.from_pretrained(
@@ -51,7 +56,7 @@ def load_for_training(
             "local checkpoint folder or a reachable hub id"
         ) from error
     if settings.freeze_vision_tower:
-        freeze_vision_tower(model)
+        freeze_vision_tower(model, projector=settings.freeze_projector)
     return model, processor
 
 
@@ -65,12 +70,13 @@ def vision_tower(model: torch.nn.Module) -> tuple[str, torch.nn.Module]:
     )
 
 
-def freeze_vision_tower(model: torch.nn.Module) -> list[str]:
-    """Stop gradients into the vision encoder; its projector into the LM keeps training."""
+def freeze_vision_tower(model: torch.nn.Module, projector: bool = False) -> list[str]:
+    """Stop gradients into the vision encoder; its projector into the LM keeps training
+    unless `projector` is set."""
     _, tower = vision_tower(model)
     frozen = []
     for name, parameter in tower.named_parameters():
-        if any(marker in name for marker in PROJECTOR_MARKERS):
+        if not projector and any(marker in name for marker in PROJECTOR_MARKERS):
             continue
         parameter.requires_grad_(False)
         frozen.append(name)

@@ -146,6 +146,13 @@ class TinySizes:
     vision_depth: int = field(default=2, metadata={"help": "Vision encoder blocks."})
     patch_size: int = field(default=8, metadata={"help": "Vision patch side in pixels."})
     merge_size: int = field(default=2, metadata={"help": "Patches merged per side per token."})
+    deepstack_indexes: tuple[int, ...] | None = field(
+        default=None,
+        metadata={
+            "help": "Vision blocks whose output feeds the language model's first layers "
+            "(Qwen3-VL deepstack); None: Qwen's choice, the first blocks."
+        },
+    )
     initializer_range: float = field(
         default=0.1, metadata={"help": "Weight init std; larger than usual so outputs are peaked."}
     )
@@ -230,7 +237,10 @@ def tiny_model_config(
         text["head_dim"] = head_dim
         text["rope_parameters"]["mrope_interleaved"] = True
         vision["num_position_embeddings"] = 64
-        vision["deepstack_visual_indexes"] = [0, 1][: sizes.vision_depth]
+        deepstack = sizes.deepstack_indexes
+        vision["deepstack_visual_indexes"] = (
+            [0, 1][: sizes.vision_depth] if deepstack is None else list(deepstack)
+        )
         return Qwen3VLConfig(text_config=text, vision_config=vision, **tokens)
     if family == "qwen2_5_vl":
         vision["window_size"] = 2 * sizes.patch_size * sizes.merge_size

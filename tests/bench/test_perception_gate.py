@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,3 +49,11 @@ def test_table_marks_forms_that_clear_the_most_common_answer_by_25_points() -> N
     assert "+10.0" in lines["most_visible"] and "fail" in lines["most_visible"]
     # mean over forms: (60 + 50) / 2 - (30 + 40) / 2 = 20 points
     assert "+20.0" in lines["mean over forms"] and "fail" in lines["mean over forms"]
+
+
+def test_check_rooms_that_overlap_the_sft_rooms_are_refused(tmp_path: Path) -> None:
+    bench = _bench()
+    args = bench.parse_args(["--out", str(tmp_path / "gate"), "--check-seed", "500004"])
+    with pytest.raises(SystemExit, match=r"overlap the SFT rooms 500000\.\.500007"):
+        bench.run(args)
+    assert not (tmp_path / "gate").exists()

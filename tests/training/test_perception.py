@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
-from agents.solver.tiny import build_processor, build_tokenizer
+from agents.solver.tiny import build_processor, build_tiny_solver, build_tokenizer
 from agents.solver.weights import SEEING_TINY_DIR, write_starting_solver
 from common.errors import UserError
 from evaluation.held_out import HELD_OUT_SEED_START
@@ -20,11 +20,11 @@ from evaluation.procspatial_build import ProcSpatialConfig
 from graphs.config import list_presets, load_config
 from scenes.procedural import write_scene
 from scenes.schema import Scene
-from training.perception.build import RECORD_NAME, build_seeing_solver
-from training.perception.labels import _processor_order, frame_targets
+from training.perception.build import RECORD_NAME, build_seeing_solver, seeing_sizes
+from training.perception.labels import _processor_order, frame_presence, frame_targets
 from training.perception.pretrain import PerceptionConfig
 from training.perception.seeds import check_perception_seeds, perception_seed_range
-from training.warmup import CATEGORIES, WarmupConfig
+from training.warmup import CATEGORIES, WarmupConfig, _View
 
 
 def _overlaps(first: int, count: int) -> bool:
@@ -81,6 +81,40 @@ def test_token_shares_add_up_to_the_renderers_pixel_counts(tmp_path: Path) -> No
             assert round(patch_pixels[position]) == expected
 
 
+def test_frame_presence_follows_the_warmups_rule(tmp_path: Path) -> None:
+    """Presence targets say what the frames-showing programs count: seen, not seen, or (no
+    target) too close to call, per category, from the renderer's pixel counts."""
+    scene = Scene.load(write_scene(900_000, tmp_path / "room", 8, 160, 120))
+    checked = {"seen": 0, "absent": 0, "unclear": 0}
+    for frame in scene.frames:
+        seen, known = frame_presence(scene, frame, CATEGORIES)
+        view = _View(scene, [frame.index], 0.02)
+        for position, category in enumerate(CATEGORIES):
+            if view.seen_in(category):
+                assert (seen[position], known[position]) == (1, 1), category
+                checked["seen"] += 1
+            elif view.unseen_in(category):
+                assert (seen[position], known[position]) == (0, 1), category
+                checked["absent"] += 1
+            else:
+                assert known[position] == 0, category
+                checked["unclear"] += 1
+    assert checked["seen"] > 0 and checked["absent"] > 0
+
+
+def test_seeing_sizes_feed_the_last_block_to_the_language_model(tmp_path: Path) -> None:
+    """The frame-presence tokens come from the tower's last block, added after the language
+    model's first layer; the plain tiny solver keeps Qwen's first blocks."""
+    config = PerceptionConfig(vision_width=40)
+    build_tiny_solver(tmp_path / "seeing", sizes=seeing_sizes(config))
+    build_tiny_solver(tmp_path / "plain")
+    seeing = AutoModelForImageTextToText.from_pretrained(tmp_path / "seeing").config
+    plain = AutoModelForImageTextToText.from_pretrained(tmp_path / "plain").config
+    assert seeing.vision_config.deepstack_visual_indexes == [seeing.vision_config.depth - 1]
+    assert seeing.vision_config.hidden_size == 40
+    assert plain.vision_config.deepstack_visual_indexes == [0, 1]
+
+
 def test_pretraining_learns_and_saves_a_loadable_solver(tmp_path: Path) -> None:
     config = PerceptionConfig(
         num_scenes=2,
@@ -91,13 +125,17 @@ def test_pretraining_learns_and_saves_a_loadable_solver(tmp_path: Path) -> None:
         steps=30,
         batch_frames=8,
         reading_steps=4,
-        reading_questions_per_scene=6,
+        reading_questions_per_scene=8,
         reading_batch_size=4,
+        reading_showing_turns=2,
     )
     record = build_seeing_solver(config, tmp_path / "solver", tmp_path / "work", quiet=True)
     assert record["last_loss"] < record["first_loss"]
+    assert 0 <= record["check_after"]["presence_recall"] <= 1
     reading = record["reading"]
     assert reading["questions"] == sum(reading["forms"].values()) > 0
+    forms = reading["forms"]
+    assert forms["perception_frames_showing"] > forms["perception_seen_object"]
     assert reading["last_loss"] < reading["first_loss"]
     assert record["train_seeds"] == [900_000, 900_001]
     saved = json.loads((tmp_path / "solver" / RECORD_NAME).read_text())
@@ -107,7 +145,13 @@ def test_pretraining_learns_and_saves_a_loadable_solver(tmp_path: Path) -> None:
     for name in CATEGORIES:
         if " " not in name:
             assert len(processor.tokenizer.tokenize(" " + name)) == 1, name
-    random_dir = write_starting_solver("tiny", tmp_path / "random", seed=config.model_seed)
+    random_dir = build_tiny_solver(  # the vision stage's starting point
+        tmp_path / "random",
+        seed=config.model_seed,
+        vocab_size=config.vocab_size,
+        extra_words=CATEGORIES,
+        sizes=seeing_sizes(config),
+    )
     random_model = AutoModelForImageTextToText.from_pretrained(random_dir)
     trained = model.model.visual.patch_embed.proj.weight
     assert not torch.allclose(trained, random_model.model.visual.patch_embed.proj.weight)

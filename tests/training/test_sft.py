@@ -25,6 +25,7 @@ from agents.solver.solver import Solver
 from training.checkpoints import TrainResult, iteration_dir
 from training.config import SFTSettings
 from training.iterations import SolverTrainer
+from training.modeling import load_for_training
 
 from .conftest import FRAME_SIZE
 
@@ -191,6 +192,28 @@ def test_frozen_vision_tower_keeps_its_weights(
     assert vision and not (changed & {k for k in vision if "merger" not in k})
     assert changed & {k for k in vision if "merger" in k}  # the projector still trains
     assert changed - vision  # so does the language model
+
+
+def test_frozen_projector_keeps_the_whole_tower(
+    tiny_dir: Path, samples: list[Sample], scene_root: Path, tmp_path: Path
+) -> None:
+    settings = SFTSettings.tiny(
+        model=str(tiny_dir),
+        steps_per_iteration=2,
+        freeze_vision_tower=True,
+        freeze_projector=True,
+    )
+    result = SolverTrainer(settings, tmp_path).train_iteration(samples, scene_root, 0)
+    start, end = load_file(str(tiny_dir / "model.safetensors")), weights(result)
+    changed = {k for k in start if (start[k] - end[k]).abs().max().item() > 0}
+    assert not {k for k in changed if ".visual." in k}
+    assert changed  # the language model trains
+
+
+def test_frozen_projector_needs_a_frozen_tower(tiny_dir: Path) -> None:
+    settings = SFTSettings.tiny(model=str(tiny_dir), freeze_projector=True)
+    with pytest.raises(ValueError, match="freeze_vision_tower"):
+        load_for_training(settings, str(tiny_dir))
 
 
 def test_lora_trains_adapters_and_exports_merged_weights(

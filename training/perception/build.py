@@ -6,6 +6,7 @@ import json
 import shutil
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
+from agents.solver.tiny import TinySizes, build_tiny_solver
 from common.io import atomic_directory
 from scenes.schema import Scene, list_scene_dirs
 from training.perception.pretrain import (
@@ -76,12 +78,17 @@ def build_seeing_solver(
     return record
 
 
+def seeing_sizes(config: PerceptionConfig) -> TinySizes:
+    """The tiny sizes with a wider tower whose last block feeds the one deepstack merger
+    (the frame-presence tokens, added after the language model's first layer)."""
+    sizes = TinySizes(vision_hidden_size=config.vision_width)
+    return replace(sizes, deepstack_indexes=(sizes.vision_depth - 1,))
+
+
 def pretrain_vision(
     config: PerceptionConfig, tmp: Path, train_rooms: Path, work: Path, quiet: bool
 ) -> dict[str, Any]:
     """Stage one: a random tiny solver in `tmp` whose vision tower learns the dense labels."""
-    from agents.solver.tiny import build_tiny_solver
-
     check_seed = config.seed + config.num_scenes
     check_rooms = render_rooms(
         work / f"rooms-{check_seed}-{config.check_scenes}", check_seed, config.check_scenes, config
@@ -92,6 +99,7 @@ def pretrain_vision(
         frame_size=config.frame_size,
         vocab_size=config.vocab_size,
         extra_words=CATEGORIES,
+        sizes=seeing_sizes(config),
     )
     processor = AutoProcessor.from_pretrained(tmp)
     model = AutoModelForImageTextToText.from_pretrained(tmp, dtype=torch.float32)
@@ -142,6 +150,11 @@ def read_frames(
     from training.perception.reading import train_reading
     from training.warmup import WarmupConfig, build_warmup_samples
 
+    forms = [
+        "perception_seen_object",
+        "perception_most_visible",
+        *["perception_frames_showing"] * config.reading_showing_turns,
+    ]
     questions = WarmupConfig(
         num_scenes=config.num_scenes,
         seed=config.seed,
@@ -151,6 +164,7 @@ def read_frames(
         questions_per_scene=config.reading_questions_per_scene,
         steps=config.reading_steps,
         check_scenes=0,
+        forms=forms,
     )
     scene_dirs = {Scene.load(folder).id: folder for folder in list_scene_dirs(rooms)}
     scenes = [Scene.load(folder) for folder in scene_dirs.values()]

@@ -5,7 +5,9 @@ the solver's frame size (nearest neighbour, so ids stay ids), they give for ever
 token (a `patch x merge` pixel square) the share of its pixels that show each object
 category, and its mean depth; for every patch, the same category shares. Token and patch
 order follow Qwen's image processor: merged squares row by row, the patches inside each
-square row by row.
+square row by row. For the whole frame, which categories can be seen in it, by the
+warm-up's rule (`training.warmup`: at least 2% of the rendered frame's pixels; under a
+fifth of that is "not seen"; in between is too close to call and carries no target).
 """
 
 from __future__ import annotations
@@ -29,6 +31,25 @@ class FrameTargets:
     token_categories: np.ndarray  # (tokens, categories + 1) pixel shares; column 0: no object
     patch_categories: np.ndarray  # (patches, categories + 1)
     token_depth: np.ndarray  # (tokens,) mean log depth in metres (0 where nothing was hit)
+    presence: np.ndarray  # (categories,) 1 where the category can be seen in the frame
+    presence_known: np.ndarray  # (categories,) 0 where it is too close to call
+
+
+def frame_presence(
+    scene: Scene, frame: Frame, categories: tuple[str, ...], min_fraction: float = 0.02
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seen (1) or not (0) per category, and whether that is clear, from `Frame.visible`."""
+    threshold = max(int(frame.intrinsics.width * frame.intrinsics.height * min_fraction), 1)
+    pixels = np.zeros(len(categories))
+    index = {name: i for i, name in enumerate(categories)}
+    by_instance = {o.instance_id: index.get(o.category) for o in scene.objects}
+    for instance_id, count in frame.visible.items():
+        position = by_instance.get(instance_id)
+        if position is not None:
+            pixels[position] += count
+    seen = pixels >= threshold
+    known = seen | (pixels * 5 < threshold)
+    return seen.astype(np.float32), known.astype(np.float32)
 
 
 def _resize_nearest(array: np.ndarray, size: int) -> np.ndarray:
@@ -85,11 +106,14 @@ def frame_targets(
     patch_categories = _processor_order(patch_rows, patch_grid, merge_size)
     log_depth = np.log(np.clip(depth, 0.1, None)) * (depth > 0)
     token_depth = _shares_mean(log_depth, token_side)
+    presence, presence_known = frame_presence(scene, frame, categories)
     return FrameTargets(
         image=load_frame(scene_dir / frame.image_path, frame_size),
         token_categories=token_categories.astype(np.float32),
         patch_categories=patch_categories.astype(np.float32),
         token_depth=token_depth.astype(np.float32),
+        presence=presence,
+        presence_known=presence_known,
     )
 
 
