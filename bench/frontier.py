@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from loop_efficiency import CI_LOOP, _quiet
 from loop_efficiency_output import markdown
 from loop_efficiency_pooling import Pools, build_pools
+from loop_efficiency_pools import SIZES as POOL_SIZES
 from loop_efficiency_stats import frontier_table
 from rich.console import Console
 
@@ -51,7 +52,7 @@ class FrontierSize:
 
     description: str = field(metadata={"help": "What this size is for."})
     overrides: list[str] = field(metadata={"help": "cpu-tiny overrides (scenes, held-out set)."})
-    warmup: WarmupConfig = field(metadata={"help": "The perception warm-up (steps=0: none)."})
+    warmup: WarmupConfig = field(metadata={"help": "The perception warm-up (the pooled one's)."})
     pool_per_arm: int = field(metadata={"help": "Slots requested per (task, level) for the pool."})
     checkpoints: list[int] = field(
         metadata={
@@ -74,16 +75,7 @@ SIZES = {
     "ci": FrontierSize(
         description="Smoke test: checkpoints at 0, 8 and 16 samples (tests/bench).",
         overrides=CI_LOOP,
-        warmup=WarmupConfig(
-            num_scenes=2,
-            frames=8,
-            width=64,
-            height=48,
-            question_frames=2,
-            questions_per_scene=6,
-            steps=2,
-            check_scenes=0,
-        ),
+        warmup=POOL_SIZES["ci"].warmup,
         pool_per_arm=1,
         checkpoints=[0, 8, 16],
         round_samples=8,
@@ -91,7 +83,7 @@ SIZES = {
     "cpu": FrontierSize(
         description="Tiny seeing solver on a shared 2-core CPU: 0 to 8k samples.",
         overrides=CPU_OVERRIDES,
-        warmup=WarmupConfig(num_scenes=8, questions_per_scene=30, steps=120),
+        warmup=POOL_SIZES["cpu"].warmup,
         pool_per_arm=150,
         checkpoints=[0, 128, 1000, 2000, 4000, 8000],
         round_samples=500,

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.bench.test_loop_efficiency_pools import BENCH, load
+from tests.bench.test_loop_efficiency_pools import load, run_ci_size
 
 
 def point(samples: int, tasks: dict[str, float]) -> dict[str, Any]:
@@ -33,7 +31,7 @@ def test_table_classifies_over_the_first_trained_checkpoint() -> None:
     runs = [
         {"points": [point(n, {t: c[i] for t, c in curves.items()}) for i, n in enumerate(samples)]}
     ]
-    header, body, rows = frontier.table({"config": {"gain": 0.10}, "runs": runs})
+    header, body, _ = frontier.table({"config": {"gain": 0.10}, "runs": runs})
     assert header[2:-1] == [f"{n} samples" for n in samples]
     learned = {row[0]: row[-1] for row in body}
     assert learned == {"early": "early", "late": "late", "formats_only": "never", "overall": ""}
@@ -43,14 +41,7 @@ def test_table_classifies_over_the_first_trained_checkpoint() -> None:
 @pytest.mark.slow
 def test_the_ci_size_trains_the_static_arm_to_each_checkpoint(tmp_path: Path) -> None:
     out = tmp_path / "frontier"
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "frontier.py"), "--size", "ci", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Frontier check" in done.stdout
+    assert "Frontier check" in run_ci_size("frontier", out)
     results = json.loads((out / "results.json").read_text())
     (run,) = results["runs"]
     reached = [p["samples"] for p in run["points"]]
