@@ -101,17 +101,10 @@ class StaticRun:
         self.mean_yield = statistics.mean(pools.fill.get(arm, 0.0) for arm in arms) or 1.0
 
     def evaluate(self, model: str, samples: int) -> dict[str, Any]:
-        from loop_efficiency_setup import _evaluate, heldout_summary
+        from loop_efficiency_setup import _evaluate
 
-        report = _evaluate(
-            self.cfg, model, self.shared.eval_dir, self.folder / f"eval_{samples:05d}.json"
-        )
-        counts = {**report["result"]["tasks"], **(report["result"].get("extra_tasks") or {})}
-        return {
-            "samples": samples,
-            **heldout_summary(report),
-            "counts": {name: task["count"] for name, task in counts.items()},
-        }
+        path = self.folder / f"eval_{samples:05d}.json"
+        return point(_evaluate(self.cfg, model, self.shared.eval_dir, path), samples)
 
     def train(self, batch: list[Any], round_index: int) -> str:
         from graphs.runtime import training_settings
@@ -153,6 +146,31 @@ class StaticRun:
                 on_round(samples, target)
             points.append(self.evaluate(model, samples))
         return {"points": points, "rounds": rounds, "exhausted_at": None}
+
+
+def point(report: dict[str, Any], samples: int) -> dict[str, Any]:
+    """One checkpoint of a curve: overall and per-task scores, and questions per task."""
+    from loop_efficiency_setup import heldout_summary
+
+    tasks = {**report["result"]["tasks"], **(report["result"].get("extra_tasks") or {})}
+    return {
+        "samples": samples,
+        **heldout_summary(report),
+        "counts": {name: task["count"] for name, task in tasks.items()},
+    }
+
+
+def finished_runs(out: Path) -> list[dict[str, Any]]:
+    """Each seed's checkpoints evaluated so far (OUT/runs/static-seed*/eval_NNNNN.json)."""
+    runs = []
+    for folder in sorted(out.glob("runs/static-seed*")):
+        evals = sorted(folder.glob("eval_*.json"))
+        points = [
+            point(json.loads(path.read_text(encoding="utf-8")), int(path.stem.split("_")[1]))
+            for path in evals
+        ]
+        runs.append({"seed": int(folder.name.removeprefix("static-seed")), "points": points})
+    return runs
 
 
 def table(results: dict[str, Any]) -> tuple[list[str], list[list[str]], list[dict]]:
@@ -230,8 +248,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--checkpoints", type=int, nargs="+", help="Override the size's.")
     parser.add_argument("--plot", type=Path, help="Where the plot goes (default OUT/frontier.png).")
     parser.add_argument("--threads", type=int, default=1, help="torch threads.")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="Only rewrite the table and plot from the checkpoints evaluated so far.",
+    )
     args = parser.parse_args(argv)
     size = SIZES[args.size]
+    if args.report:
+        runs = finished_runs(args.out)
+        length = min(len(r["points"]) for r in runs)
+        runs = [{**r, "points": r["points"][:length]} for r in runs]
+        seeds = [r["seed"] for r in runs]
+        results = {"solver": args.solver, "seeds": seeds, "config": asdict(size), "runs": runs}
+        return write(args, size, results, Console())
     if args.checkpoints:
         size.checkpoints = sorted(args.checkpoints)
     torch.set_num_threads(args.threads)
@@ -291,19 +321,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "runs": runs,
         "wall_s": round(time.perf_counter() - started, 1),
     }
+    return write(args, size, results, console)
+
+
+def write(args: Any, size: FrontierSize, results: dict[str, Any], console: Console) -> dict:
+    """results.json, tables.md and the plot under OUT; prints the table."""
+    out = args.out
     header, body, rows = table(results)
     text = (
-        f"Frontier check ({args.solver}, seeds {args.seeds}): held-out score (%) per task by "
+        f"Frontier check ({results['solver']}, seeds {results['seeds']}): held-out score (%) per task by "
         f"training samples; learned early / late / never: a gain of {100 * size.gain:.0f} points "
         f"over the {results['runs'][0]['points'][1]['samples']}-sample point at the next "
         "checkpoints' first half / only their second half / not at all.\n\n"
         + markdown(header, body)
     )
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    if not args.report:  # a report from a run still going leaves its results alone
+        (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     (out / "tables.md").write_text(text + "\n", encoding="utf-8")
     plot(results, rows, args.plot or out / "frontier.png")
     console.print(text)
-    console.print(f"wall time {results['wall_s'] / 60:.1f} min; results in {out}")
+    if "wall_s" in results:
+        console.print(f"wall time {results['wall_s'] / 60:.1f} min; results in {out}")
     return results
 
 
