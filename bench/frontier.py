@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import random
+import shutil
 import statistics
 import sys
 import time
@@ -125,7 +126,10 @@ class StaticRun:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         model, samples, points, rounds = self.shared.start_model, 0, [], []
-        if checkpoints[0] == 0:
+        if checkpoints[0] == 0:  # the starting solver's evaluation is the shared one
+            start = self.folder / "eval_00000.json"
+            if not start.exists():
+                shutil.copyfile(self.shared.start_eval, start)
             points.append(self.evaluate(model, 0))
         for target in [c for c in checkpoints if c > 0]:
             while samples < target:
