@@ -29,6 +29,7 @@ import shutil
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,21 @@ def point(report: dict[str, Any], samples: int) -> dict[str, Any]:
         "samples": samples,
         **heldout_summary(report),
         "counts": {name: task["count"] for name, task in tasks.items()},
+        "majority": majority(report, list(tasks)),
     }
+
+
+def majority(report: dict[str, Any], tasks: list[str]) -> dict[str, float]:
+    """Per multiple-choice task, the share of its most common right letter: what a solver
+    that cannot see reaches by answer priors alone (sub-types such as `_easy` pooled)."""
+    letters: dict[str, Counter] = {}
+    for row in report["predictions"]:
+        if row["answer_kind"] != "multiple_choice":
+            continue
+        kind = row["question_type"]
+        task = kind if kind in tasks else next((t for t in tasks if kind.startswith(t)), kind)
+        letters.setdefault(task, Counter())[row["ground_truth"]] += 1
+    return {t: c.most_common(1)[0][1] / sum(c.values()) for t, c in letters.items()}
 
 
 def finished_runs(out: Path) -> list[dict[str, Any]]:
@@ -186,11 +201,14 @@ def table(results: dict[str, Any]) -> tuple[list[str], list[list[str]], list[dic
         for i in range(len(rows[0]["curve"]) if rows else 0)
     ]
     counts = results["runs"][0]["points"][0]["counts"]
-    header = ["task", "questions", *[f"{n} samples" for n in samples], "learned"]
+    priors = results["runs"][0]["points"][0].get("majority", {})
+    header = ["task", "questions", "most common answer", *[f"{n} samples" for n in samples]]
+    header.append("learned")
     body = [
         [
             row["task"],
             str(counts.get(row["task"], 0)),
+            f"{100 * priors[row['task']]:.0f}" if row["task"] in priors else "-",
             *[f"{100 * v:.0f}" for v in row["curve"]],
             row["learned"],
         ]
@@ -200,7 +218,8 @@ def table(results: dict[str, Any]) -> tuple[list[str], list[list[str]], list[dic
         statistics.mean(r["points"][i]["overall"] for r in results["runs"])
         for i in range(len(samples))
     ]
-    body.append(["overall", str(sum(counts.values())), *[f"{100 * v:.1f}" for v in overall], ""])
+    body.append(["overall", str(sum(counts.values())), "", *[f"{100 * v:.1f}" for v in overall]])
+    body[-1].append("")
     return header, body, rows
 
 
@@ -223,7 +242,8 @@ def plot(results: dict[str, Any], rows: list[dict], path: Path) -> Path:
         ax.set_title(f"learned {kind} ({sum(r['learned'] == kind for r in rows)} tasks)")
         ax.set_xlabel("training samples (static arm)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        if ax.lines:
+            ax.legend(fontsize=7)
     axes[0].set_ylabel("held-out score (%)")
     fig.suptitle(f"Frontier check: {results['solver']}, seeds {results['seeds']}")
     fig.tight_layout()

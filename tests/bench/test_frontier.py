@@ -17,6 +17,7 @@ def point(samples: int, tasks: dict[str, float]) -> dict[str, Any]:
         "overall": sum(tasks.values()) / len(tasks),
         "tasks": tasks,
         "counts": dict.fromkeys(tasks, 40),
+        "majority": {"early": 0.25},
     }
 
 
@@ -32,10 +33,11 @@ def test_table_classifies_over_the_first_trained_checkpoint() -> None:
         {"points": [point(n, {t: c[i] for t, c in curves.items()}) for i, n in enumerate(samples)]}
     ]
     header, body, _ = frontier.table({"config": {"gain": 0.10}, "runs": runs})
-    assert header[2:-1] == [f"{n} samples" for n in samples]
+    assert header[3:-1] == [f"{n} samples" for n in samples]
     learned = {row[0]: row[-1] for row in body}
     assert learned == {"early": "early", "late": "late", "formats_only": "never", "overall": ""}
     assert body[-1][1] == "120", "the overall row counts every question"
+    assert [row[2] for row in body] == ["25", "-", "-", ""], "the prior only where it is known"
 
 
 @pytest.mark.slow
