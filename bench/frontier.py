@@ -162,21 +162,25 @@ def point(report: dict[str, Any], samples: int) -> dict[str, Any]:
         "samples": samples,
         **heldout_summary(report),
         "counts": {name: task["count"] for name, task in tasks.items()},
-        "majority": majority(report, list(tasks)),
+        "majority": most_common_share(report, list(tasks), "ground_truth", choice_only=True),
+        "top_answer": most_common_share(report, list(tasks), "answer", choice_only=False),
     }
 
 
-def majority(report: dict[str, Any], tasks: list[str]) -> dict[str, float]:
-    """Per multiple-choice task, the share of its most common right letter: what a solver
-    that cannot see reaches by answer priors alone (sub-types such as `_easy` pooled)."""
-    letters: dict[str, Counter] = {}
+def most_common_share(
+    report: dict[str, Any], tasks: list[str], column: str, choice_only: bool
+) -> dict[str, float]:
+    """Per task, the share of the most common value of `column` over its questions (sub-types
+    such as `_easy` pooled). For the right letter: what answer priors alone reach; for the
+    solver's answers: near 1 when it gives one answer whatever it is shown."""
+    values: dict[str, Counter] = {}
     for row in report["predictions"]:
-        if row["answer_kind"] != "multiple_choice":
+        if choice_only and row["answer_kind"] != "multiple_choice":
             continue
         kind = row["question_type"]
         task = kind if kind in tasks else next((t for t in tasks if kind.startswith(t)), kind)
-        letters.setdefault(task, Counter())[row["ground_truth"]] += 1
-    return {t: c.most_common(1)[0][1] / sum(c.values()) for t, c in letters.items()}
+        values.setdefault(task, Counter())[row[column]] += 1
+    return {t: c.most_common(1)[0][1] / sum(c.values()) for t, c in values.items()}
 
 
 def finished_runs(out: Path) -> list[dict[str, Any]]:
@@ -202,8 +206,9 @@ def table(results: dict[str, Any]) -> tuple[list[str], list[list[str]], list[dic
     ]
     counts = results["runs"][0]["points"][0]["counts"]
     priors = results["runs"][0]["points"][0].get("majority", {})
+    top = results["runs"][0]["points"][-1].get("top_answer", {})
     header = ["task", "questions", "most common answer", *[f"{n} samples" for n in samples]]
-    header.append("learned")
+    header += ["learned", "solver's most common answer (last point)"]
     body = [
         [
             row["task"],
@@ -211,6 +216,7 @@ def table(results: dict[str, Any]) -> tuple[list[str], list[list[str]], list[dic
             f"{100 * priors[row['task']]:.0f}" if row["task"] in priors else "-",
             *[f"{100 * v:.0f}" for v in row["curve"]],
             row["learned"],
+            f"{100 * top[row['task']]:.0f}" if row["task"] in top else "-",
         ]
         for row in rows
     ]
@@ -219,7 +225,7 @@ def table(results: dict[str, Any]) -> tuple[list[str], list[list[str]], list[dic
         for i in range(len(samples))
     ]
     body.append(["overall", str(sum(counts.values())), "", *[f"{100 * v:.1f}" for v in overall]])
-    body[-1].append("")
+    body[-1] += ["", ""]
     return header, body, rows
 
 

@@ -18,6 +18,7 @@ def point(samples: int, tasks: dict[str, float]) -> dict[str, Any]:
         "tasks": tasks,
         "counts": dict.fromkeys(tasks, 40),
         "majority": {"early": 0.25},
+        "top_answer": {"late": 1.0},
     }
 
 
@@ -33,11 +34,12 @@ def test_table_classifies_over_the_first_trained_checkpoint() -> None:
         {"points": [point(n, {t: c[i] for t, c in curves.items()}) for i, n in enumerate(samples)]}
     ]
     header, body, _ = frontier.table({"config": {"gain": 0.10}, "runs": runs})
-    assert header[3:-1] == [f"{n} samples" for n in samples]
-    learned = {row[0]: row[-1] for row in body}
+    assert header[3:-2] == [f"{n} samples" for n in samples]
+    learned = {row[0]: row[-2] for row in body}
     assert learned == {"early": "early", "late": "late", "formats_only": "never", "overall": ""}
     assert body[-1][1] == "120", "the overall row counts every question"
     assert [row[2] for row in body] == ["25", "-", "-", ""], "the prior only where it is known"
+    assert [row[-1] for row in body] == ["-", "-", "100", ""]  # sorted: early, formats, late
 
 
 @pytest.mark.slow
