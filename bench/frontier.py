@@ -37,6 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_common import quiet_console
 from loop_efficiency import CI_LOOP, _quiet
 from loop_efficiency_output import markdown
 from loop_efficiency_pooling import Pools, build_pools
@@ -260,11 +261,8 @@ def plot(results: dict[str, Any], rows: list[dict], path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    import torch
-    from datasets.utils.logging import disable_progress_bar
     from loop_efficiency_setup import build_shared
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-    from transformers.utils import logging as hf_logging
 
     from agents.proposers import ProgrammaticConfig, ProgrammaticProposer
     from agents.sample_io import read_samples
@@ -294,11 +292,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return write(args, size, results, Console())
     if args.checkpoints:
         size.checkpoints = sorted(args.checkpoints)
-    torch.set_num_threads(args.threads)
-    disable_progress_bar()
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
+    console = quiet_console(args.threads)
     out = args.out
     (out / "logs").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
