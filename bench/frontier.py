@@ -207,7 +207,8 @@ def table(results: dict[str, Any]) -> tuple[list[str], list[list[str]], list[dic
     ]
     counts = results["runs"][0]["points"][0]["counts"]
     priors = results["runs"][0]["points"][0].get("majority", {})
-    top = results["runs"][0]["points"][-1].get("top_answer", {})
+    last = [r["points"][-1].get("top_answer", {}) for r in results["runs"]]
+    top = {t: statistics.mean(x.get(t, 0.0) for x in last) for t in last[0]}
     header = ["task", "questions", "most common answer", *[f"{n} samples" for n in samples]]
     header += ["learned", "solver's most common answer (last point)"]
     body = [
