@@ -49,3 +49,20 @@ def procedural_scenes(
     if not list_scene_dirs(root):
         generate_scenes(count, seed, root, frames, width, height, progress=False)
     return [Scene.load(d) for d in list_scene_dirs(root)[:count]]
+
+
+def quiet_console(threads: int) -> Any:
+    """Set torch's threads, silence the datasets / transformers progress bars and logs, and
+    return a console bound to the real stdout (the scripts redirect the loop's own output)."""
+    import sys
+
+    import torch
+    from datasets.utils.logging import disable_progress_bar
+    from rich.console import Console
+    from transformers.utils import logging as hf_logging
+
+    torch.set_num_threads(threads)
+    disable_progress_bar()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)

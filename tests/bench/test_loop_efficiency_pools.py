@@ -25,6 +25,18 @@ def load(name: str) -> ModuleType:
     return module
 
 
+def run_ci_size(script: str, out: Path) -> str:
+    """Run `bench/<script>.py --size ci` in a fresh process; its stdout (fails on an error)."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / f"{script}.py"), "--size", "ci", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 @pytest.fixture(scope="module")
 def stats() -> ModuleType:
     return load("loop_efficiency_stats")
@@ -76,21 +88,7 @@ def test_frontier_table_sorts_tasks_into_early_late_never(stats: ModuleType) -> 
 @pytest.mark.slow
 def test_the_ci_size_runs_every_arm_from_shared_pools(tmp_path: Path) -> None:
     out = tmp_path / "pools"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "loop_efficiency_pools.py"),
-            "--size",
-            "ci",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Frontier check" in done.stdout
+    assert "Frontier check" in run_ci_size("loop_efficiency_pools", out)
     results = json.loads((out / "results.json").read_text())
     script = load("loop_efficiency_pools")
     assert {r["arm"] for r in results["runs"]} == set(script.ARMS)
