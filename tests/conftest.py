@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,16 @@ def shared_data_dir() -> Path:
 def vsibench_meta_path(shared_data_dir: Path) -> Path:
     """The real VSI-Bench metadata of 88 ScanNet rooms (never written by this project)."""
     return shared_data_dir / "vsibench_meta_info" / "scannet_meta_info_val.json"
+
+
+@pytest.fixture(autouse=True)
+def _task_registry_left_as_found() -> Iterator[None]:
+    """A test that edits the task registry must put it back in its order: proposals are
+    drawn by arm position, so a reordered registry changes later tests' questions."""
+    import sys
+
+    before = list(sys.modules["agents.tasks"].TASKS) if "agents.tasks" in sys.modules else None
+    yield
+    if before is not None:
+        after = list(sys.modules["agents.tasks"].TASKS)
+        assert after == before, f"the task registry was left changed: {before} -> {after}"

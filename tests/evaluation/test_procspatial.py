@@ -233,12 +233,15 @@ def test_a_version_whose_task_is_gone_or_unknown_is_refused(tmp_path: Path) -> N
     assert not (tmp_path / "three").exists()
 
 
-def test_building_a_version_whose_task_left_the_registry_writes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delitem(TASKS, "obj_appearance_order")  # as if its registry line were removed
-    with pytest.raises(UserError, match=r"asks task type\(s\) obj_appearance_order.*restore"):
-        build_procspatial(tmp_path / "bench", **SMALL)
+def test_building_a_version_whose_task_left_the_registry_writes_nothing(tmp_path: Path) -> None:
+    registry = dict(TASKS)  # restored in its own order: later tests draw arms by position
+    del TASKS["obj_appearance_order"]  # as if its registry line were removed
+    try:
+        with pytest.raises(UserError, match=r"asks task type\(s\) obj_appearance_order.*restore"):
+            build_procspatial(tmp_path / "bench", **SMALL)
+    finally:
+        TASKS.clear()
+        TASKS.update(registry)
     assert not (tmp_path / "bench").exists()
 
 

@@ -18,7 +18,7 @@ from graphs.runtime import LoopRuntime
 from graphs.store import RunStore
 from scenes.procedural import generate_scenes
 
-SEED, PROPOSALS, JOBS, FRAMES = 5, 30, 2, 3
+SEED, PROPOSALS, JOBS, FRAMES, ATTEMPTS = 5, 30, 2, 3, 3
 
 
 def what_was_asked(proposal: Proposal) -> tuple[Any, ...]:
@@ -40,7 +40,7 @@ def runtime(tmp_path: Path) -> LoopRuntime:
             f"seed={SEED}",
             f"proposer.per_iteration={PROPOSALS}",
             f"proposer.max_concurrency={JOBS}",
-            "proposer.settings.scene_attempts=3",
+            f"proposer.settings.scene_attempts={ATTEMPTS}",
             f"solver.settings.num_frames={FRAMES}",
             "loop.policy=yield_bandit",
             "sandbox.workers=1",
@@ -69,7 +69,7 @@ def test_the_loop_and_the_cli_make_the_same_proposals(
     code = main(
         ["propose", "--scenes", str(runtime.store.scenes_dir), "--out", str(out),
          "--num", str(PROPOSALS), "--seed", str(SEED), "--jobs", str(JOBS),
-         "--frames", str(FRAMES), "--setting", "scene_attempts=3",
+         "--frames", str(FRAMES), "--setting", f"scene_attempts={ATTEMPTS}",
          "--policy", "yield_bandit", "--no-verify"]
     )  # fmt: skip
     assert code == 0, capsys.readouterr().out
@@ -96,6 +96,8 @@ def test_a_branch_planned_before_propose_jobs_resumes_as_it_was(runtime: LoopRun
     assert update == {"proposed": {"0": {scene_id: len(written)}}} and len(written) > 5
     assert runtime.store.proposals_path(0, scene_id).exists()  # the file it had before
     seed = random.Random(f"{SEED}:0:{scene_id}").randrange(2**31)  # the old per-scene seed
-    before = ProgrammaticProposer(ProgrammaticConfig(seed=seed, num_solver_frames=FRAMES))
+    before = ProgrammaticProposer(
+        ProgrammaticConfig(seed=seed, num_solver_frames=FRAMES, scene_attempts=ATTEMPTS)
+    )
     expected = before.propose([runtime.scenes()[scene_id]], quotas)
     assert [what_was_asked(p) for p in written] == [what_was_asked(p) for p in expected.proposals]
