@@ -42,21 +42,17 @@ from loop_efficiency import CI_LOOP, _quiet
 from loop_efficiency_output import markdown
 from loop_efficiency_pooling import Pools, build_pools
 from loop_efficiency_pools import SIZES as POOL_SIZES
+from loop_efficiency_pools import PooledSize
 from loop_efficiency_stats import frontier_table
 from rich.console import Console
 
 from scenes.schema import list_scene_dirs
-from training.warmup import WarmupConfig
 
 
 @dataclass
-class FrontierSize:
-    """One configuration of the frontier check."""
+class FrontierSize(PooledSize):
+    """One configuration of the frontier check (the warm-up is the pooled experiment's)."""
 
-    description: str = field(metadata={"help": "What this size is for."})
-    overrides: list[str] = field(metadata={"help": "cpu-tiny overrides (scenes, held-out set)."})
-    warmup: WarmupConfig = field(metadata={"help": "The perception warm-up (the pooled one's)."})
-    pool_per_arm: int = field(metadata={"help": "Slots requested per (task, level) for the pool."})
     checkpoints: list[int] = field(
         metadata={
             "help": "Sample counts at which the held-out set is evaluated; the first after 0 is "
@@ -124,7 +120,7 @@ class StaticRun:
 
     def run(self, checkpoints: list[int], round_samples: int, on_round: Any) -> dict[str, Any]:
         """Rounds until each checkpoint's sample count is reached; an evaluation at each."""
-        from agents.curriculum import UniformPolicy
+        from agents.curriculum import make_policy
 
         self.folder.mkdir(parents=True, exist_ok=True)
         model, samples, points, rounds = self.shared.start_model, 0, [], []
@@ -138,7 +134,8 @@ class StaticRun:
                 wanted = min(round_samples, target - samples)
                 slots = max(1, math.ceil(wanted / self.mean_yield))
                 index = len(rounds)  # fresh tie-breaks each round, as the pooled static arm
-                policy = UniformPolicy(seed=random.Random(f"{self.seed}:{index}").randrange(2**31))
+                seed = random.Random(f"{self.seed}:{index}").randrange(2**31)
+                policy = make_policy("uniform", seed=seed)
                 batch, _ = self.pools.draw(policy.allocate(self.arms, slots), index)
                 if not batch and not self.left():
                     points.append(self.evaluate(model, samples))
@@ -265,9 +262,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from loop_efficiency_setup import build_shared
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agents.proposers import ProgrammaticConfig, ProgrammaticProposer
     from agents.sample_io import read_samples
     from graphs.config import load_config
+    from graphs.runtime import proposer_arms
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="cpu")
@@ -305,7 +302,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with console.status("sample pools"), _quiet(out / "logs" / "pools.log"):
         record = build_pools(cfg, shared.scenes_dir, size.pool_per_arm, out)
     pool = read_samples(out / "pool.parquet")
-    arms = ProgrammaticProposer(ProgrammaticConfig(tasks=cfg.proposer.tasks)).arms()
+    arms = proposer_arms(cfg)  # the configured (programmatic) proposer's, as the pools
     console.print(
         f"set-up {time.perf_counter() - started:.0f} s: pool of {len(pool)} accepted samples "
         f"over {sum(1 for v in record['made'].values() if v)} of {len(arms)} (task, level) arms"

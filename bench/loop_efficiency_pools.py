@@ -54,13 +54,21 @@ Arm = tuple[str, int]
 
 
 @dataclass
-class PoolSize:
+class PooledSize:
+    """What every benchmark over shared sample pools sizes: the config, pool and warm-up."""
+
     description: str = field(metadata={"help": "What this size is for."})
     overrides: list[str] = field(metadata={"help": "Loop config overrides shared by every arm."})
-    rounds: int = field(metadata={"help": "Rounds per run (round 0 included)."})
-    budget: int = field(metadata={"help": "Slots requested per round."})
     pool_per_arm: int = field(metadata={"help": "Slots requested per (task, level) for the pool."})
     warmup: WarmupConfig = field(metadata={"help": "The perception warm-up (steps=0: none)."})
+
+
+@dataclass
+class PoolSize(PooledSize):
+    """One configuration of the pooled signal experiment."""
+
+    rounds: int = field(metadata={"help": "Rounds per run (round 0 included)."})
+    budget: int = field(metadata={"help": "Slots requested per round."})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     signal_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 

@@ -21,24 +21,10 @@ from agents.curriculum import (
     YieldAwareBandit,
     summarize,
 )
-from agents.records import RELATIVE_DIRECTION_LEVELS, Proposal, Sample
+from agents.records import RELATIVE_DIRECTION_LEVELS
 from agents.tasks import TASKS
 from evaluation.procspatial import benchmark_question_type
-
-
-def sample(task: str, i: int, verdict: str = "accepted", p: float | None = None) -> Sample:
-    proposal = Proposal(
-        scene_id="s",
-        question_type=task,
-        question=f"q{i} {task}",
-        answer_kind="numeric",
-        program="def solve(scene):\n    return 1\n",
-        level=1,
-    )
-    reason = "unsound" if verdict == "rejected" else None
-    return Sample.from_proposal(proposal).model_copy(
-        update={"verdict": verdict, "reason": reason, "confidence": p}
-    )
+from tests.agents.sample_helpers import scored_sample
 
 
 def test_band_edges_belong_to_the_frontier() -> None:
@@ -58,11 +44,11 @@ def test_band_edges_belong_to_the_frontier() -> None:
 
 def test_tally_counts_candidates_acceptances_bands_and_reasons() -> None:
     samples = [
-        sample("a", 0, p=0.95),
-        sample("a", 1, p=0.5),
-        sample("a", 2),  # accepted, not scored
-        sample("a", 3, verdict="rejected"),
-        sample("b", 4, p=0.02),
+        scored_sample("a", 0, confidence=0.95),
+        scored_sample("a", 1, confidence=0.5),
+        scored_sample("a", 2),  # accepted, not scored
+        scored_sample("a", 3, verdict="rejected"),
+        scored_sample("b", 4, confidence=0.02),
     ]
     tasks, reasons = tally(samples, BandThresholds(easy=0.8, hard=0.2))
     assert list(tasks) == ["a", "b"]
@@ -79,7 +65,7 @@ def test_tally_counts_candidates_acceptances_bands_and_reasons() -> None:
 
 
 def test_summarize_bands_arms_with_the_same_edges_as_the_tally() -> None:
-    samples = [sample("a", i, p=p) for i, p in enumerate((0.95, 0.9, 0.1, 0.05))]
+    samples = [scored_sample("a", i, confidence=p) for i, p in enumerate((0.95, 0.9, 0.1, 0.05))]
     arm = summarize(samples).by_arm()[("a", 1)]
     tasks, _ = tally(samples, BandThresholds())
     assert (arm.easy, arm.frontier, arm.hard) == (0.25, 0.5, 0.25)

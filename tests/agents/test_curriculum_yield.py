@@ -12,7 +12,7 @@ from agents.curriculum import (
     merge,
     summarize,
 )
-from agents.records import Proposal, Sample
+from tests.agents.sample_helpers import scored_sample
 
 
 def arm(task: str, learn: float, requested: float, made: float, level: int = 1) -> ArmStats:
@@ -28,20 +28,6 @@ def arm(task: str, learn: float, requested: float, made: float, level: int = 1) 
         hard=0.0,
         requested=requested,
         made=made,
-    )
-
-
-def sample(task: str, p: float, learnability: float | None, i: int) -> Sample:
-    proposal = Proposal(
-        scene_id="s",
-        question_type=task,
-        question=f"q{i} {task}",
-        answer_kind="numeric",
-        program="def solve(scene):\n    return 1\n",
-        level=1,
-    )
-    return Sample.from_proposal(proposal).model_copy(
-        update={"verdict": "accepted", "confidence": p, "learnability": learnability}
     )
 
 
@@ -83,8 +69,8 @@ def test_held_out_tasks_keep_a_floor_until_their_score_saturates() -> None:
 
 
 def test_policy_reads_the_configured_signals_learnability() -> None:
-    samples = [sample("a", 0.5, 0.0, i) for i in range(8)] + [
-        sample("b", 0.99, 0.2, i) for i in range(8)
+    samples = [scored_sample("a", i, confidence=0.5, learnability=0.0) for i in range(8)] + [
+        scored_sample("b", i, confidence=0.99, learnability=0.2) for i in range(8)
     ]
     feedback = summarize(samples, requested={("a", 1): 8, ("b", 1): 8, ("c", 1): 8})
     by_arm = feedback.by_arm()
