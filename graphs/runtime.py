@@ -239,7 +239,7 @@ class LoopRuntime:
         """The solver for a checkpoint, loaded once: the blind check, scoring and the next
         baseline or evaluation of the same checkpoint share it."""
         if self._solver is None or self._solver[0] != model:
-            from agents.solver.solver import load_solver
+            from agents.solver.backends import load_solver
 
             self._solver = None  # the configured backend: transformers, vllm or vilasr
             self._solver = (model, load_solver(solver_settings(self.config, model)))

@@ -16,7 +16,7 @@ _EXPORTS: dict[str, str] = {
     "ConfidenceResult": "agents.solver.items",
     "Solver": "agents.solver.solver",
     "SolverBackend": "agents.solver.solver",
-    "load_solver": "agents.solver.solver",
+    "load_solver": "agents.solver.backends",
     "build_tiny_solver": "agents.solver.tiny",
 }
 

@@ -212,16 +212,3 @@ class SolverBackend(Protocol):
     def confidence(
         self, items: Sequence[SolverItem], blind: bool = False
     ) -> list[ConfidenceResult]: ...
-
-
-def load_solver(config: SolverConfig) -> SolverBackend:
-    """The configured backend: transformers (default, any device), vLLM (GPU) or ViLaSR tools."""
-    if config.backend == "vilasr":
-        from agents.solver.tool_solver import ToolSolver
-
-        return ToolSolver(config)
-    if config.backend == "vllm":
-        from agents.solver.vllm_backend import VLLMSolver
-
-        return VLLMSolver(config)
-    return Solver(config)

@@ -24,7 +24,7 @@ from agents.records import OPTION_LETTERS
 from agents.solver.config import SolverConfig
 from agents.solver.frame_cache import FrameCache
 from agents.solver.items import AnswerResult, ConfidenceResult, SolverItem
-from agents.solver.solver import load_model
+from agents.solver.solver import Solver, load_model
 from agents.solver.tool_chat import (
     make_tool_capable,
     parse_tool_calls,
@@ -181,8 +181,6 @@ class ToolSolver:
     def answer(self, items: Sequence[SolverItem], blind: bool = False) -> list[AnswerResult]:
         """Final answers after multi-turn drawing, in input order (blind: no frames, one turn)."""
         if blind:
-            from agents.solver.solver import Solver
-
             return Solver(self.config, self.model, self.processor).answer(items, blind=True)
         results = []
         for position, item in enumerate(items):
@@ -209,8 +207,6 @@ class ToolSolver:
     ) -> list[ConfidenceResult]:
         """P(ground truth as the final answer) after the model's own greedy drawing turns."""
         if blind:
-            from agents.solver.solver import Solver
-
             return Solver(self.config, self.model, self.processor).confidence(items, blind=True)
         results = []
         for item in items:

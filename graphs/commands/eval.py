@@ -308,8 +308,8 @@ def _load_solver(
     batch_size: int,
     max_new_tokens: int,
 ) -> SolverBackend:
+    from agents.solver.backends import load_solver
     from agents.solver.config import SolverConfig
-    from agents.solver.solver import load_solver
 
     try:
         config = SolverConfig(

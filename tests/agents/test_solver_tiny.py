@@ -10,8 +10,9 @@ import torch
 from PIL import Image
 from transformers import AutoModelForImageTextToText, PreTrainedModel, ProcessorMixin
 
+from agents.solver.backends import load_solver
 from agents.solver.config import SolverConfig
-from agents.solver.solver import Solver, load_model, load_solver
+from agents.solver.solver import Solver, load_model
 from agents.solver.tiny import SPECIAL_TOKENS, build_tiny_solver
 
 

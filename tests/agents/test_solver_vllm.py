@@ -20,9 +20,10 @@ import torch
 from PIL import Image
 from transformers import PreTrainedModel, ProcessorMixin
 
+from agents.solver.backends import load_solver
 from agents.solver.config import SolverConfig
 from agents.solver.items import SolverItem
-from agents.solver.solver import Solver, load_solver
+from agents.solver.solver import Solver
 from agents.solver.vllm_backend import VLLMSolver, import_vllm, renormalise
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from agents.solver.backends import load_solver
 from agents.solver.config import SolverConfig
 from agents.solver.items import AnswerResult, ConfidenceResult, SolverItem
-from agents.solver.solver import load_solver
 from agents.solver.tiny import build_tiny_solver
 from common.errors import UserError
 from evaluation.evaluator import DEFAULT_FRAMES, evaluate, resolve_frames

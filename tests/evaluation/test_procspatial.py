@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from agents.records import VSIBENCH_TASKS, Sample
+from agents.solver.backends import load_solver
 from agents.solver.config import SolverConfig
-from agents.solver.solver import load_solver
 from agents.solver.tiny import build_tiny_solver
 from agents.tasks import TASKS, Task
 from common.errors import UserError

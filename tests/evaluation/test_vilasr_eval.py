@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from agents.solver.backends import load_solver
 from agents.solver.config import SolverConfig
-from agents.solver.solver import load_solver
 from agents.solver.tool_chat import build_tiny_tool_solver
 from agents.solver.tool_solver import ToolSolver
 from agents.solver.transcript import Transcript

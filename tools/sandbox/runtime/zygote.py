@@ -21,6 +21,7 @@ import struct
 from typing import Any, NoReturn
 
 from . import child
+from .interpreter import prepare_interpreter  # the heavy libraries load only when called
 
 FORK_REQUEST = b"fork"
 RUN_DESCRIPTORS = 4  # job (read end), stdout, stderr, result (write ends)
@@ -117,9 +118,6 @@ class Zygote:
 
 def serve_forks(control: socket.socket, settings: Any) -> NoReturn:
     """The zygote's life: preload, report ready, then fork one run per request."""
-    # Imported here: the supervisor that forked us never needs the heavy libraries.
-    from .worker import prepare_interpreter
-
     child.set_parent_death_signal()  # the zygote goes when its supervisor goes
     child.make_undumpable()
     try:
