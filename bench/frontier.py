@@ -41,8 +41,8 @@ from bench_common import quiet_console
 from loop_efficiency import CI_LOOP, _quiet
 from loop_efficiency_output import markdown
 from loop_efficiency_pooling import Pools, build_pools
+from loop_efficiency_pools import CPU_WARMUP, FRONTIER_OVERRIDES, PooledSize
 from loop_efficiency_pools import SIZES as POOL_SIZES
-from loop_efficiency_pools import PooledSize
 from loop_efficiency_stats import frontier_table
 from rich.console import Console
 
@@ -63,13 +63,6 @@ class FrontierSize(PooledSize):
     gain: float = field(default=0.10, metadata={"help": "Gain over the baseline that counts."})
 
 
-#: The pooled experiment's cpu settings (learning rate, batch, frames), over more rooms.
-CPU_OVERRIDES = [
-    "scenes.num=96",
-    "training.settings.learning_rate=0.0002",
-    "evaluation.settings.size=1320",
-    "evaluation.settings.num_scenes=24",
-]
 SIZES = {
     "ci": FrontierSize(
         description="Smoke test: checkpoints at 0, 8 and 16 samples (tests/bench).",
@@ -81,8 +74,8 @@ SIZES = {
     ),
     "cpu": FrontierSize(
         description="Tiny seeing solver on a shared 2-core CPU: 0 to 8k samples.",
-        overrides=CPU_OVERRIDES,
-        warmup=POOL_SIZES["cpu"].warmup,
+        overrides=FRONTIER_OVERRIDES,
+        warmup=CPU_WARMUP,
         pool_per_arm=150,
         checkpoints=[0, 128, 1000, 2000, 4000, 8000],
         round_samples=500,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 import time
@@ -71,6 +72,24 @@ class PoolSize(PooledSize):
     budget: int = field(metadata={"help": "Slots requested per round."})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     signal_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    one_pass: bool = field(
+        default=False,
+        metadata={
+            "help": "Train one pass over each round's samples (steps = samples / batch) "
+            "instead of the config's fixed steps_per_iteration, as bench/frontier.py does."
+        },
+    )
+
+
+#: The pooled cpu settings (learning rate, batch, frames) over 96 rooms and the 1,269-question
+#: held-out set of the frontier check (bench/frontier.py uses the same).
+FRONTIER_OVERRIDES = [
+    "scenes.num=96",
+    "training.settings.learning_rate=0.0002",
+    "evaluation.settings.size=1320",
+    "evaluation.settings.num_scenes=24",
+]
+CPU_WARMUP = WarmupConfig(num_scenes=8, questions_per_scene=30, steps=120)
 
 
 SIGNAL_SETTINGS = {
@@ -116,7 +135,7 @@ SIZES = {
         rounds=5,
         budget=32,
         pool_per_arm=12,
-        warmup=WarmupConfig(num_scenes=8, questions_per_scene=30, steps=120),
+        warmup=CPU_WARMUP,
         signal_settings=SIGNAL_SETTINGS,
     ),
     "cpu-long": PoolSize(
@@ -133,10 +152,26 @@ SIZES = {
         rounds=8,
         budget=64,
         pool_per_arm=16,
-        warmup=WarmupConfig(num_scenes=8, questions_per_scene=30, steps=120),
+        warmup=CPU_WARMUP,
         signal_settings=SIGNAL_SETTINGS,
     ),
+    "frontier": PoolSize(
+        description="At the frontier check's scale: 9 rounds of 500 slots (~4.5k samples), "
+        "one pass over each round's samples, 96 rooms, 1,269 held-out questions.",
+        overrides=FRONTIER_OVERRIDES,
+        rounds=9,
+        budget=500,
+        pool_per_arm=150,
+        warmup=CPU_WARMUP,
+        signal_settings=SIGNAL_SETTINGS,
+        one_pass=True,
+    ),
 }
+
+
+def round_steps(size: PoolSize, samples: int, batch_size: int) -> int | None:
+    """SFT steps for a round of `samples`: one pass with `one_pass`, else None (the config's)."""
+    return max(1, math.ceil(samples / batch_size)) if size.one_pass else None
 
 
 def _arm_of(sample: Any) -> Arm:
@@ -178,6 +213,8 @@ class Runner:
         from training.iterations import SolverTrainer
 
         settings = training_settings(self.cfg, self.shared.start_model)
+        steps = round_steps(self.size, len(batch), settings.global_batch_size)
+        settings = settings.replace(steps_per_iteration=steps or settings.steps_per_iteration)
         result = SolverTrainer(settings, run_dir / "training").train_iteration(
             batch, self.dirs, round_index
         )
@@ -383,6 +420,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=Path("runs/loop-pools"))
     parser.add_argument("--seeds", type=int, nargs="+", help="Override the size's seeds.")
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
+    parser.add_argument(
+        "--solver",
+        default="tiny-seeing",
+        help="Solver every arm starts from before the warm-up (cpu-tiny's; 'tiny': random).",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads.")
     parser.add_argument(
         "--report",
@@ -402,7 +444,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out = args.out
     (out / "logs").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    base = arm_overrides(_as_loop_size(size), "static", 0, "tiny")
+    base = arm_overrides(_as_loop_size(size), "static", 0, args.solver)
     cfg = load_config("cpu-tiny", overrides=base)
     with (
         console.status("scene pool, held-out set, warm-up, sample pools"),
@@ -437,6 +479,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 bar.advance(task)
     results = {
         "size": args.size,
+        "solver": args.solver,
         "config": asdict(size),
         "arms": args.arms,
         "seeds": seeds,

@@ -103,6 +103,17 @@ def test_the_ci_size_runs_every_arm_from_shared_pools(tmp_path: Path) -> None:
             assert sum(row[2] for row in rnd["quotas"]) == results["budget"]
             assert all(row[3] <= row[2] for row in rnd["quotas"])
     assert (out / "tables.md").read_text().count("| static |") >= 2
+    assert results["solver"] == "tiny-seeing", "arms start from the preset's seeing solver"
+    initial = json.loads((out / "warmup" / "initial" / "config.json").read_text())
+    assert initial["vision_config"]["hidden_size"] == 48  # the shipped seeing tower's width
+
+
+def test_the_frontier_size_trains_one_pass_per_round() -> None:
+    script = load("loop_efficiency_pools")
+    frontier, cpu = script.SIZES["frontier"], script.SIZES["cpu"]
+    assert script.round_steps(frontier, 497, 4) == 125 and script.round_steps(frontier, 1, 4) == 1
+    assert script.round_steps(cpu, 497, 4) is None  # the config's fixed steps_per_iteration
+    assert frontier.pool_per_arm * 90 >= frontier.rounds * frontier.budget  # the pool suffices
 
 
 def _pool(out: Path) -> list[dict[str, Any]]:
