@@ -41,7 +41,7 @@ from bench_common import quiet_console
 from loop_efficiency import CI_LOOP, _quiet
 from loop_efficiency_output import markdown
 from loop_efficiency_pooling import Pools, build_pools
-from loop_efficiency_pools import CPU_WARMUP, FRONTIER_OVERRIDES, PooledSize
+from loop_efficiency_pools import CPU_WARMUP, FRONTIER_OVERRIDES, PooledSize, one_pass_steps
 from loop_efficiency_pools import SIZES as POOL_SIZES
 from loop_efficiency_stats import frontier_table
 from rich.console import Console
@@ -103,7 +103,7 @@ class StaticRun:
         from training.iterations import SolverTrainer
 
         settings = training_settings(self.cfg, self.shared.start_model)
-        steps = math.ceil(len(batch) / settings.global_batch_size)
+        steps = one_pass_steps(len(batch), settings.global_batch_size)
         trainer = SolverTrainer(settings.replace(steps_per_iteration=steps), self.folder / "train")
         return str(trainer.train_iteration(batch, self.dirs, round_index).model_dir)
 

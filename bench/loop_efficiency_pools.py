@@ -169,9 +169,14 @@ SIZES = {
 }
 
 
+def one_pass_steps(samples: int, batch_size: int) -> int:
+    """SFT steps that see each of `samples` once (bench/frontier.py trains this way too)."""
+    return max(1, math.ceil(samples / batch_size))
+
+
 def round_steps(size: PoolSize, samples: int, batch_size: int) -> int | None:
     """SFT steps for a round of `samples`: one pass with `one_pass`, else None (the config's)."""
-    return max(1, math.ceil(samples / batch_size)) if size.one_pass else None
+    return one_pass_steps(samples, batch_size) if size.one_pass else None
 
 
 def _arm_of(sample: Any) -> Arm:
@@ -196,9 +201,9 @@ class Runner:
         )
         self.scenes = {s.id: s for s in (Scene.load(d) for d in list_scene_dirs(shared.scenes_dir))}
         self.dirs = {scene_id: shared.scenes_dir / scene_id for scene_id in self.scenes}
-        from agents.proposers import ProgrammaticConfig, proposer_arms
+        from graphs.runtime import proposer_arms
 
-        self.arms = proposer_arms("programmatic", ProgrammaticConfig(tasks=cfg.proposer.tasks))
+        self.arms = proposer_arms(cfg)  # the configured (programmatic) proposer's, as the pools
 
     def pools(self, seed: int) -> Pools:
         probe = self.size.signal_settings.get("learning_progress", {}).get("probe_per_arm", 4)
