@@ -43,13 +43,11 @@ class Shared:
 
 
 def heldout_summary(report: dict[str, Any]) -> dict[str, Any]:
-    """Overall (every task type, ours included) and per-task scores of a saved EvalReport."""
-    result = report["result"]
-    tasks = {**(result.get("tasks") or {}), **(result.get("extra_tasks") or {})}
-    return {
-        "overall": result.get("overall_with_extra") or result.get("overall"),
-        "tasks": {name: task["score"] for name, task in tasks.items()},
-    }
+    """Overall (every task type, ours included) and per-task scores of a saved EvalReport,
+    as the loop's iteration summary reads them (graphs.summary.HeldOutSummary)."""
+    from graphs.summary import HeldOutSummary
+
+    return HeldOutSummary.from_report(report).model_dump(include={"overall", "tasks"})
 
 
 def _generate(out: Path, num: int, seed: int, frames: int, width: int, height: int) -> Path:
