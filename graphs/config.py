@@ -336,11 +336,12 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """`update` over `base`, nested mappings merged key by key (neither is modified)."""
     merged = dict(base)
     for key, value in update.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -399,7 +400,7 @@ def load_config(
     layers = [_read_yaml(Path(config_file), "config file")] if config_file is not None else []
     layers += [parse_override(override) for override in overrides or []]
     for layer in layers:
-        data = _deep_merge(data, layer)
+        data = deep_merge(data, layer)
     _drop_unused_evaluation_settings(data, layers)
     try:
         return RunConfig.model_validate(data)

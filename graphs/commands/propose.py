@@ -234,16 +234,11 @@ def propose_round(
 
 def _proposer_settings(pairs: list[str] | None, base: dict[str, Any]) -> dict[str, Any]:
     """`--setting key=value` pairs as the nested mapping `proposer.settings` would hold."""
-    from graphs.config import parse_override
+    from graphs.config import deep_merge, parse_override
 
     settings = dict(base)
     for pair in pairs or []:
-        parsed = parse_override(pair)
-        key = next(iter(parsed))
-        value = parsed[key]
-        if isinstance(value, dict) and isinstance(settings.get(key), dict):
-            value = {**settings[key], **value}
-        settings[key] = value
+        settings = deep_merge(settings, parse_override(pair))  # as config overrides merge
     return settings
 
 

@@ -138,3 +138,15 @@ def test_missing_scenes_and_bad_feedback(
     error = " ".join(capsys.readouterr().err.split())
     assert "not difficulty feedback JSON (field 'arms'" in error
     assert not Path(out).exists()
+
+
+def test_repeated_settings_merge_like_config_overrides() -> None:
+    """`--setting` pairs nest and merge as `proposer.settings` overrides do, at any depth."""
+    from graphs.commands.propose import _proposer_settings
+
+    pairs = ["limits.max_tool_calls=12", "limits.max_errors=3", "a.b.c=1", "a.b.d=2"]
+    assert _proposer_settings(pairs, {"recheck": True}) == {
+        "recheck": True,
+        "limits": {"max_tool_calls": 12, "max_errors": 3},
+        "a": {"b": {"c": 1, "d": 2}},
+    }
